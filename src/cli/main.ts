@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+import { z } from 'zod';
+import { Gateway } from '../app.js';
+import { configSchema, loadConfigFile } from '../config/index.js';
+import { GATEWAY_INFO } from '../frontends/index.js';
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('a port is an integer from 0 to 65535');
+  return port;
+}
+
+function fail(error: unknown): never {
+  process.stderr.write(`gatehouse: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}
+
+/** SIGTERM/SIGINT: drain in-flight calls within the configured deadline, then close upstreams and children. */
+function closeOnSignals(gateway: Gateway): void {
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    gateway.logger.info({ signal }, 'shutting down');
+    gateway.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+const program = new Command()
+  .name('gatehouse')
+  .description('An MCP gateway and registry: one governed endpoint in front of many MCP servers.')
+  .version(GATEWAY_INFO.version);
+
+program
+  .command('serve')
+  .description('Run the gateway over HTTP: Streamable HTTP at /mcp and /servers/<name>/mcp, legacy SSE at /sse.')
+  .requiredOption('-c, --config <file>', 'config file: Gatehouse YAML, or a client\'s mcpServers JSON')
+  .option('--host <host>', 'address to listen on (default: listen.host from the config, 127.0.0.1)')
+  .option('-p, --port <port>', 'port to listen on; 0 picks a free one (default: listen.port, 8080)', parsePort)
+  .option('--allow-unauthenticated', 'allow a non-loopback address without authentication (only behind an authenticating proxy)')
+  .action(async (options: { config: string; host?: string; port?: number; allowUnauthenticated?: boolean }) => {
+    const config = await loadConfigFile(options.config).catch(fail);
+    const gateway = new Gateway(config);
+    closeOnSignals(gateway);
+    const url = await gateway
+      .listen({
+        ...(options.host !== undefined ? { host: options.host } : {}),
+        ...(options.port !== undefined ? { port: options.port } : {}),
+        allowUnauthenticated: options.allowUnauthenticated === true,
+      })
+      .catch(async (error: unknown) => {
+        await gateway.close();
+        return fail(error);
+      });
+    gateway.logger.info({ url, mcp: `${url}/mcp`, servers: Object.keys(config.servers) }, 'gatehouse listening');
+  });
+
+program
+  .command('stdio')
+  .description('Serve one client over stdin/stdout (for desktop clients that spawn servers). Logs go to stderr.')
+  .requiredOption('-c, --config <file>', 'config file: Gatehouse YAML, or a client\'s mcpServers JSON')
+  .action(async (options: { config: string }) => {
+    const config = await loadConfigFile(options.config).catch(fail);
+    const gateway = new Gateway(config, { logDestination: 2 });
+    closeOnSignals(gateway);
+    await gateway.serveStdio(process.stdin, process.stdout);
+    await gateway.close();
+    process.exit(0);
+  });
+
+program
+  .command('check')
+  .description('Validate a config file and print what it declares, or every problem with its path.')
+  .requiredOption('-c, --config <file>', 'config file to validate')
+  .action(async (options: { config: string }) => {
+    const config = await loadConfigFile(options.config).catch(fail);
+    for (const [name, server] of Object.entries(config.servers)) {
+      const target = server.transport === 'stdio' ? `${server.command} ${server.args.join(' ')}` : server.url;
+      process.stdout.write(`${name}\t${server.transport}\t${server.enabled ? 'enabled' : 'disabled'}\t${target}\n`);
+    }
+    process.stdout.write(`ok: ${Object.keys(config.servers).length} server(s)\n`);
+  });
+
+program
+  .command('schema')
+  .description('Print the JSON Schema of the config file (for editor completion).')
+  .action(() => {
+    process.stdout.write(`${JSON.stringify(z.toJSONSchema(configSchema, { io: 'input' }), null, 2)}\n`);
+  });
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,102 @@
+import type { IncomingMessage } from 'node:http';
+import { GatehouseError } from '../core/index.js';
+
+const LOOPBACK_HOSTNAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+export interface OriginPolicy {
+  /** True when the gateway listens on a loopback address only. */
+  loopbackOnly: boolean;
+  allowedOrigins: readonly string[];
+  allowedHosts: readonly string[];
+}
+
+export function isLoopbackAddress(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+function hostnameOf(hostHeader: string): string {
+  if (hostHeader.startsWith('[')) return hostHeader.slice(0, hostHeader.indexOf(']') + 1);
+  const colon = hostHeader.lastIndexOf(':');
+  return colon === -1 ? hostHeader : hostHeader.slice(0, colon);
+}
+
+/**
+ * Spec 2025-11-25 §Transports, security: servers MUST validate Origin to stop DNS rebinding. A page on
+ * evil.example resolving its name to 127.0.0.1 reaches us with Host: evil.example and Origin:
+ * http://evil.example; both are refused unless allowed.
+ */
+export function checkOrigin(request: IncomingMessage, policy: OriginPolicy): void {
+  const host = request.headers.host;
+  if (host !== undefined && !policy.allowedHosts.includes(host)) {
+    const hostname = hostnameOf(host).toLowerCase();
+    if (policy.loopbackOnly ? !LOOPBACK_HOSTNAMES.has(hostname) : policy.allowedHosts.length > 0 && !policy.allowedHosts.includes(hostname)) {
+      throw new GatehouseError('forbidden_origin', `Host "${host.slice(0, 100)}" is not allowed.`);
+    }
+  }
+  const origin = request.headers.origin;
+  if (origin === undefined || policy.allowedOrigins.includes('*') || policy.allowedOrigins.includes(origin)) return;
+  let parsed: URL;
+  try {
+    parsed = new URL(origin);
+  } catch {
+    throw new GatehouseError('forbidden_origin', 'The Origin header is malformed.');
+  }
+  if (!LOOPBACK_HOSTNAMES.has(parsed.hostname.toLowerCase())) {
+    throw new GatehouseError('forbidden_origin', `Origin "${origin.slice(0, 100)}" is not allowed.`);
+  }
+}
+
+/** Reads a body up to `maxBytes`; past it, stops reading and throws `body_too_large`. */
+export function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  const declared = Number(request.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    return Promise.reject(new GatehouseError('body_too_large', `The limit is ${maxBytes} bytes.`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        cleanup();
+        request.pause();
+        reject(new GatehouseError('body_too_large', `The limit is ${maxBytes} bytes.`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (error: Error): void => {
+      cleanup();
+      reject(error);
+    };
+    const cleanup = (): void => {
+      request.off('data', onData);
+      request.off('end', onEnd);
+      request.off('error', onError);
+    };
+    request.on('data', onData);
+    request.on('end', onEnd);
+    request.on('error', onError);
+  });
+}
+
+/** Accept lists both JSON and SSE (spec §Sending messages); `*\/*` counts as both. */
+export function acceptsJsonAndSse(accept: string | undefined): boolean {
+  if (accept === undefined) return false;
+  if (accept.includes('*/*')) return true;
+  return accept.includes('application/json') && accept.includes('text/event-stream');
+}
+
+export function acceptsSse(accept: string | undefined): boolean {
+  return accept !== undefined && (accept.includes('text/event-stream') || accept.includes('*/*'));
+}
+
+export function isJsonContentType(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  const semicolon = contentType.indexOf(';');
+  return (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase() === 'application/json';
+}

@@ -1,0 +1,152 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { GatehouseError } from '../core/index.js';
+import type { Logger } from '../observability/index.js';
+import type { SessionStore, SessionView } from '../session/index.js';
+import { checkOrigin, type OriginPolicy } from './http-guard.js';
+import { LegacySseFrontend } from './legacy-sse.js';
+import type { MessageHandler } from './message-handler.js';
+import { StreamableHttpFrontend, writeHttpError } from './streamable-http.js';
+
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+  origin: OriginPolicy;
+  maxBodyBytes: number;
+  maxDepth: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  keepAliveIntervalMs: number;
+  idleTimeoutMs: number;
+  eventStoreSize: number;
+}
+
+/** What /readyz reports. */
+export interface ReadinessReport {
+  ready: boolean;
+  servers: Record<string, { state: string; lastError?: string }>;
+}
+
+const CORS_ALLOW_HEADERS = 'content-type, accept, authorization, mcp-session-id, mcp-protocol-version, last-event-id';
+
+/**
+ * The HTTP edge: one node:http server (no framework: this is the hot path) serving Streamable HTTP at
+ * /mcp and /servers/<name>/mcp, legacy SSE at /sse + /messages, and /healthz, /readyz.
+ */
+export class GatewayHttpServer {
+  private readonly server: Server;
+  private readonly streamable: StreamableHttpFrontend;
+  private readonly legacy: LegacySseFrontend;
+  private timer: NodeJS.Timeout | undefined;
+  private closing = false;
+
+  constructor(
+    private readonly handler: MessageHandler,
+    sessions: SessionStore,
+    private readonly viewOf: (name: string | undefined) => SessionView | undefined,
+    private readonly readiness: () => ReadinessReport,
+    private readonly options: HttpServerOptions,
+    private readonly logger: Logger,
+  ) {
+    this.streamable = new StreamableHttpFrontend(handler, sessions, options, logger);
+    this.legacy = new LegacySseFrontend(handler, options);
+    this.server = createServer({ requestTimeout: options.requestTimeoutMs, headersTimeout: options.headersTimeoutMs, keepAliveTimeout: options.keepAliveTimeoutMs }, (request, response) => {
+      this.serve(request, response).catch((error: unknown) => {
+        if (!(error instanceof GatehouseError)) this.logger.error({ err: error, url: request.url }, 'unexpected failure');
+        writeHttpError(response, error);
+      });
+    });
+    // Slowloris: a client that trickles headers or a body is cut off by the timeouts above.
+    this.server.maxHeadersCount = 100;
+  }
+
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.timer = setInterval(() => this.streamable.tick(Date.now()), this.options.keepAliveIntervalMs);
+    this.timer.unref();
+    const address = this.server.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return `http://${host}:${address.port}`;
+  }
+
+  private async serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = request.url ?? '/';
+    const queryAt = url.indexOf('?');
+    const path = queryAt === -1 ? url : url.slice(0, queryAt);
+    if (path === '/healthz') {
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    if (path === '/readyz') {
+      const report = this.readiness();
+      response.writeHead(report.ready && !this.closing ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(report));
+      return;
+    }
+    const route = parseRoute(path);
+    const view = route && this.viewOf(route.server);
+    if (!route || !view) throw new GatehouseError('not_found');
+    checkOrigin(request, this.options.origin);
+    const origin = request.headers.origin;
+    if (origin !== undefined) {
+      response.setHeader('access-control-allow-origin', origin);
+      response.setHeader('access-control-expose-headers', 'mcp-session-id, mcp-protocol-version');
+      response.setHeader('vary', 'origin');
+    }
+    if (request.method === 'OPTIONS') {
+      response
+        .writeHead(204, { 'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS', 'access-control-allow-headers': CORS_ALLOW_HEADERS })
+        .end();
+      return;
+    }
+    if (this.closing && request.method === 'POST') throw new GatehouseError('shutting_down');
+    switch (route.endpoint) {
+      case 'mcp':
+        return this.streamable.handle(request, response, view);
+      case 'sse':
+        return this.legacy.open(request, response, view, route.server === undefined ? '/messages' : `/servers/${route.server}/messages`);
+      case 'messages':
+        return this.legacy.post(request, response, view, new URLSearchParams(queryAt === -1 ? '' : url.slice(queryAt + 1)));
+    }
+  }
+
+  /** Stops accepting, lets in-flight calls finish within `drainMs`, then ends every session. */
+  async close(drainMs: number): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    clearInterval(this.timer);
+    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    let deadline: NodeJS.Timeout | undefined;
+    await Promise.race([this.handler.whenDrained(), new Promise<void>((resolve) => (deadline = setTimeout(resolve, drainMs)))]);
+    clearTimeout(deadline);
+    this.streamable.closeAll();
+    this.legacy.closeAll();
+    this.server.closeAllConnections();
+    await stopped;
+  }
+}
+
+type Endpoint = 'mcp' | 'sse' | 'messages';
+
+function parseRoute(path: string): { server: string | undefined; endpoint: Endpoint } | undefined {
+  if (path === '/mcp') return { server: undefined, endpoint: 'mcp' };
+  if (path === '/sse') return { server: undefined, endpoint: 'sse' };
+  if (path === '/messages') return { server: undefined, endpoint: 'messages' };
+  if (!path.startsWith('/servers/')) return undefined;
+  const rest = path.slice('/servers/'.length);
+  const slash = rest.indexOf('/');
+  if (slash <= 0) return undefined;
+  const endpoint = rest.slice(slash + 1);
+  if (endpoint !== 'mcp' && endpoint !== 'sse' && endpoint !== 'messages') return undefined;
+  try {
+    return { server: decodeURIComponent(rest.slice(0, slash)), endpoint };
+  } catch {
+    return undefined; // malformed percent-encoding
+  }
+}

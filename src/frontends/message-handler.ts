@@ -1,0 +1,120 @@
+import { GatehouseError, randomToken, toGatehouseError } from '../core/index.js';
+import type { Logger } from '../observability/index.js';
+import type { Chain } from '../pipeline/index.js';
+import {
+  Method,
+  errorResponse,
+  negotiateRevision,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+  type Params,
+  type RequestOutcome,
+} from '../protocol/index.js';
+import { ClientSession, type ClientChannel, type SessionStore, type SessionView } from '../session/index.js';
+
+/** The context every filter of the pipeline sees. */
+export interface CallContext {
+  readonly session: ClientSession;
+  readonly request: JsonRpcRequest;
+}
+
+/** What the frontends need from the relay behind the pipeline (the router, wired in app.ts). */
+export interface RelayHooks {
+  describe(view: SessionView): Promise<{ capabilities: Params; instructions?: string; serverInfo?: Params }>;
+  onClientNotification(session: ClientSession, notification: JsonRpcNotification): void;
+  onClientResponse(session: ClientSession, response: JsonRpcResponse): void;
+  closeSession(session: ClientSession): void;
+}
+
+export const GATEWAY_INFO = { name: 'gatehouse', title: 'Gatehouse MCP gateway', version: '0.1.0' } as const;
+
+/**
+ * Transport-independent handling of client messages, shared by the Streamable HTTP, legacy SSE and
+ * stdio frontends: the initialize handshake, ping, and everything else through the pipeline.
+ */
+export class MessageHandler {
+  constructor(
+    private readonly sessions: SessionStore,
+    private readonly chain: Chain<CallContext, RequestOutcome>,
+    private readonly relay: RelayHooks,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Spec §Lifecycle: the first request creates the session and settles the revision. */
+  async initialize(
+    view: SessionView,
+    request: JsonRpcRequest,
+    channel: ClientChannel,
+    sessionId = randomToken(16),
+  ): Promise<{ session: ClientSession; response: JsonRpcResponse }> {
+    const params = request.params ?? {};
+    const protocolVersion = negotiateRevision(params.protocolVersion);
+    const session = new ClientSession(sessionId, view, protocolVersion, channel);
+    session.clientCapabilities = (params.capabilities as Params | undefined) ?? {};
+    session.clientInfo = (params.clientInfo as Params | undefined) ?? {};
+    const description = await this.relay.describe(view);
+    this.sessions.add(session);
+    this.logger.debug({ session: session.id, view: view.name, protocolVersion, client: session.clientInfo.name }, 'session opened');
+    const result: Params = {
+      protocolVersion,
+      capabilities: description.capabilities,
+      serverInfo: description.serverInfo ?? GATEWAY_INFO,
+    };
+    if (description.instructions !== undefined) result.instructions = description.instructions;
+    return { session, response: { jsonrpc: '2.0', id: request.id, result } };
+  }
+
+  private inflight = 0;
+  private drained: (() => void) | undefined;
+
+  /** Resolves when no request is being answered (for a graceful shutdown). */
+  whenDrained(): Promise<void> {
+    if (this.inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => (this.drained = resolve));
+  }
+
+  /** Answers one request on an initialised session; failures become JSON-RPC errors here, in one place. */
+  async request(session: ClientSession, request: JsonRpcRequest): Promise<RequestOutcome> {
+    session.touch();
+    this.inflight++;
+    try {
+      if (request.method === Method.ping) return { jsonrpc: '2.0', id: request.id, result: {} };
+      if (request.method === Method.initialize) throw new GatehouseError('session_already_initialized');
+      return await this.chain({ session, request });
+    } catch (error) {
+      return this.failure(request, error);
+    } finally {
+      if (--this.inflight === 0) this.drained?.();
+    }
+  }
+
+  failure(request: JsonRpcRequest, error: unknown): JsonRpcResponse {
+    const failure = toGatehouseError(error);
+    if (failure.code === 'internal') this.logger.error({ err: error, method: request.method }, 'request failed');
+    return errorResponse(request.id, failure.toRpcError());
+  }
+
+  notification(session: ClientSession, notification: JsonRpcNotification): void {
+    session.touch();
+    if (notification.method === Method.initialized) {
+      session.initialized = true;
+      return;
+    }
+    this.relay.onClientNotification(session, notification);
+  }
+
+  response(session: ClientSession, response: JsonRpcResponse): void {
+    session.touch();
+    this.relay.onClientResponse(session, response);
+  }
+
+  close(session: ClientSession): void {
+    if (session.closed) return;
+    session.closed = true;
+    this.sessions.delete(session.id);
+    this.relay.closeSession(session);
+    session.channel.close();
+    this.logger.debug({ session: session.id }, 'session closed');
+  }
+}

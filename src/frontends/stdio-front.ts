@@ -1,0 +1,59 @@
+import type { Readable, Writable } from 'node:stream';
+import { GatehouseError, toGatehouseError } from '../core/index.js';
+import { errorResponse, type JsonRpcMessage } from '../protocol/index.js';
+import type { ClientChannel, SessionView } from '../session/index.js';
+import type { MessageHandler } from './message-handler.js';
+import { StreamDriver } from './stream-driver.js';
+
+/**
+ * The gateway as a stdio MCP server, for desktop clients that can only spawn processes: one session,
+ * newline-delimited JSON on stdin/stdout. Logs go to stderr so stdout stays pure protocol.
+ */
+export function serveStdio(
+  handler: MessageHandler,
+  view: SessionView,
+  input: Readable,
+  output: Writable,
+  maxLineBytes: number,
+): Promise<void> {
+  const write = (data: string): void => {
+    output.write(`${data}\n`);
+  };
+  const channel: ClientChannel = { send: (message: JsonRpcMessage) => write(JSON.stringify(message)), close: () => undefined };
+  const driver = new StreamDriver(handler, view, channel, write);
+  return new Promise((resolve) => {
+    let buffered = '';
+    input.setEncoding('utf8');
+    input.on('data', (chunk: string) => {
+      buffered += chunk;
+      let newline = buffered.indexOf('\n');
+      while (newline !== -1) {
+        handleLine(buffered.slice(0, newline));
+        buffered = buffered.slice(newline + 1);
+        newline = buffered.indexOf('\n');
+      }
+      if (buffered.length > maxLineBytes) {
+        buffered = '';
+        write(JSON.stringify(errorResponse(null, new GatehouseError('body_too_large').toRpcError())));
+      }
+    });
+    input.once('end', () => {
+      if (driver.session) handler.close(driver.session);
+      resolve();
+    });
+    const handleLine = (line: string): void => {
+      if (line.trim().length === 0) return;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        write(JSON.stringify(errorResponse(null, new GatehouseError('parse_error').toRpcError())));
+        return;
+      }
+      driver.receive(parsed).catch((error: unknown) => {
+        const id = typeof parsed === 'object' && parsed !== null && 'id' in parsed ? ((parsed as { id: unknown }).id as string) : null;
+        write(JSON.stringify(errorResponse(typeof id === 'string' || typeof id === 'number' ? id : null, toGatehouseError(error).toRpcError())));
+      });
+    };
+  });
+}

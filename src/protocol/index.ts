@@ -1,0 +1,4 @@
+export * from './jsonrpc.js';
+export { exceedsDepth } from './depth.js';
+export * from './versions.js';
+export * from './methods.js';

@@ -1,0 +1,31 @@
+/**
+ * Protocol revisions. The session-based era (initialize, Mcp-Session-Id) runs from 2024-11-05 to
+ * 2025-11-25. Only this module branches on version strings (DESIGN §Protocol revisions).
+ */
+export const LATEST_SESSION_REVISION = '2025-11-25';
+export const SESSION_REVISIONS = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'] as const;
+export type SessionRevision = (typeof SESSION_REVISIONS)[number];
+
+/** Spec 2025-03-26 §Transports: without the header a server SHOULD assume 2025-03-26. */
+export const DEFAULT_HEADERLESS_REVISION = '2025-03-26';
+
+export function isSupportedRevision(version: string): boolean {
+  return (SESSION_REVISIONS as readonly string[]).includes(version);
+}
+
+/** Spec §Lifecycle: answer with the requested version when supported, else the latest we support. */
+export function negotiateRevision(requested: unknown): SessionRevision {
+  return typeof requested === 'string' && isSupportedRevision(requested)
+    ? (requested as SessionRevision)
+    : LATEST_SESSION_REVISION;
+}
+
+/** JSON-RPC batches were allowed by 2025-03-26 and removed in 2025-06-18. */
+export function allowsBatches(revision: string): boolean {
+  return revision === '2025-03-26' || revision === '2024-11-05';
+}
+
+/** resource_link content and structuredContent arrived in 2025-06-18. */
+export function supportsResourceLinks(revision: string): boolean {
+  return revision >= '2025-06-18';
+}

@@ -1,0 +1,146 @@
+import { GatehouseError, randomToken } from '../core/index.js';
+import { listKeyOf, type ListKind, type Params } from '../protocol/index.js';
+import { exposedName, exposedUri } from './names.js';
+import type { View } from './view.js';
+
+/** Where an exposed name or URI leads. */
+export interface Target {
+  readonly server: string;
+  /** The name (tools, prompts) or URI (resources) the server knows it by. */
+  readonly original: string;
+  /** The item as the server listed it (annotations are read from here). */
+  readonly item: Params;
+}
+
+/** A view's merged list of one kind, serialised once per page so that list calls cost a string concat. */
+export interface ViewList {
+  readonly items: readonly Params[];
+  readonly index: ReadonlyMap<string, Target>;
+  readonly pages: readonly string[];
+  readonly cursorPrefix: string;
+  /** Servers whose list could not be fetched, with the reason (left out of `items`). */
+  readonly failures: ReadonlyMap<string, string>;
+}
+
+export type ListFetcher = (server: string, kind: ListKind) => Promise<Params[]>;
+
+/**
+ * Caches each server's lists and each view's merged lists. A server's list is fetched once and kept
+ * until the server says it changed (`notifications/*\/list_changed`) or restarts.
+ */
+export class Catalog {
+  private readonly lists = new Map<string, Params[]>();
+  private readonly loading = new Map<string, Promise<Params[]>>();
+  private readonly viewLists = new Map<string, Promise<ViewList>>();
+
+  constructor(
+    private readonly fetch: ListFetcher,
+    private readonly separator: string,
+    private readonly pageSize: number,
+  ) {}
+
+  /** The merged list of `kind` for `view`; servers that fail are left out and reported. */
+  listFor(view: View, kind: ListKind): Promise<ViewList> {
+    const key = `${view.name}\0${kind}`;
+    let list = this.viewLists.get(key);
+    if (!list) {
+      list = this.build(view, kind);
+      this.viewLists.set(key, list);
+      // A view with failures is not cached, so the next call tries the failed servers again.
+      list.then(
+        (built) => built.failures.size > 0 && this.viewLists.get(key) === list && this.viewLists.delete(key),
+        () => this.viewLists.get(key) === list && this.viewLists.delete(key),
+      );
+    }
+    return list;
+  }
+
+  /** Forgets a server's lists (all kinds when `kinds` is omitted). */
+  invalidate(server: string, kinds: readonly ListKind[] = ['tools', 'prompts', 'resources', 'resourceTemplates']): void {
+    for (const kind of kinds) {
+      this.lists.delete(`${server}\0${kind}`);
+      this.loading.delete(`${server}\0${kind}`);
+    }
+    for (const key of [...this.viewLists.keys()]) {
+      const kind = key.slice(key.indexOf('\0') + 1) as ListKind;
+      if (kinds.includes(kind)) this.viewLists.delete(key);
+    }
+  }
+
+  /** Forgets every merged list of the views (used when the set of views or servers changes). */
+  clearViews(): void {
+    this.viewLists.clear();
+  }
+
+  private serverList(server: string, kind: ListKind): Promise<Params[]> {
+    const key = `${server}\0${kind}`;
+    const cached = this.lists.get(key);
+    if (cached) return Promise.resolve(cached);
+    let loading = this.loading.get(key);
+    if (!loading) {
+      loading = this.fetch(server, kind);
+      this.loading.set(key, loading);
+      loading.then(
+        (items) => {
+          if (this.loading.get(key) === loading) {
+            this.lists.set(key, items);
+            this.loading.delete(key);
+          }
+        },
+        () => this.loading.get(key) === loading && this.loading.delete(key),
+      );
+    }
+    return loading;
+  }
+
+  private async build(view: View, kind: ListKind): Promise<ViewList> {
+    const settled = await Promise.allSettled(view.servers.map((server) => this.serverList(server, kind)));
+    const items: Params[] = [];
+    const index = new Map<string, Target>();
+    const failures = new Map<string, string>();
+    settled.forEach((outcome, position) => {
+      const server = view.servers[position]!;
+      if (outcome.status === 'rejected') {
+        failures.set(server, outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason));
+        return;
+      }
+      for (const item of outcome.value) {
+        const exposed = this.expose(view, server, kind, item);
+        if (exposed === undefined) continue;
+        const [key, original, shown] = exposed;
+        if (index.has(key)) continue; // first wins; a server listing a name twice is its own bug
+        index.set(key, { server, original, item });
+        items.push(shown);
+      }
+    });
+    const cursorPrefix = randomToken(6);
+    const listKey = listKeyOf[kind];
+    const pages: string[] = [];
+    for (let start = 0; start === 0 || start < items.length; start += this.pageSize) {
+      const page: Params = { [listKey]: items.slice(start, start + this.pageSize) };
+      if (start + this.pageSize < items.length) page.nextCursor = `${cursorPrefix}.${pages.length + 1}`;
+      pages.push(JSON.stringify(page));
+    }
+    return { items, index, pages, cursorPrefix, failures };
+  }
+
+  private expose(view: View, server: string, kind: ListKind, item: Params): [string, string, Params] | undefined {
+    const field = kind === 'resources' ? 'uri' : kind === 'resourceTemplates' ? 'uriTemplate' : 'name';
+    const original = item[field];
+    if (typeof original !== 'string') return undefined;
+    if (!view.prefixed) return [original, original, item];
+    const shown = field === 'name' ? exposedName(server, original, this.separator) : exposedUri(server, original);
+    return [shown, original, { ...item, [field]: shown }];
+  }
+}
+
+/** The page a cursor names, or an `invalid_params` error for a cursor from an older list. */
+export function pageOf(list: ViewList, cursor: unknown): string {
+  if (cursor === undefined) return list.pages[0]!;
+  if (typeof cursor === 'string') {
+    const dot = cursor.lastIndexOf('.');
+    const page = Number(cursor.slice(dot + 1));
+    if (cursor.slice(0, dot) === list.cursorPrefix && Number.isInteger(page) && list.pages[page] !== undefined) return list.pages[page];
+  }
+  throw new GatehouseError('invalid_params', 'The cursor is unknown or expired (the list changed); list again from the start.');
+}

@@ -1,0 +1,534 @@
+import { GatehouseError, toGatehouseError } from '../core/index.js';
+import type { Logger } from '../observability/index.js';
+import {
+  Method,
+  clientCapabilityFor,
+  listChangedKindOf,
+  listMethodOf,
+  listKeyOf,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+  type ListKind,
+  type Params,
+  type RequestId,
+  type RequestOutcome,
+} from '../protocol/index.js';
+import type { ServerMessageHandler, Upstream, UpstreamClient } from '../upstreams/index.js';
+import { Catalog, pageOf, type Target } from './catalog.js';
+import type { ClientLink } from './client-link.js';
+import { exposedUri, splitExposedUri } from './names.js';
+import { RelayState, type InflightCall } from './relay-state.js';
+import type { View } from './view.js';
+
+export interface RouterOptions {
+  separator: string;
+  pageSize: number;
+  listTimeoutMs: number;
+  logger: Logger;
+  /** Every live downstream session (for list_changed fan-out and updates). */
+  sessions: () => Iterable<ClientLink>;
+}
+
+export type RouteOutcome = RequestOutcome;
+
+/** Capabilities a view that aggregates servers offers whatever its members do. */
+const AGGREGATE_CAPABILITIES: Params = {
+  tools: { listChanged: true },
+  prompts: { listChanged: true },
+  resources: { subscribe: true, listChanged: true },
+  logging: {},
+  completions: {},
+};
+
+const CAPABILITY_OF_KIND: Record<ListKind, string> = { tools: 'tools', prompts: 'prompts', resources: 'resources', resourceTemplates: 'resources' };
+const MAX_LIST_PAGES = 100;
+
+interface ProgressRoute {
+  readonly call: InflightCall;
+  readonly downstreamToken: string | number;
+}
+
+/**
+ * The aggregated namespace: merges lists, maps exposed names back to (server, name), forwards
+ * requests to the right upstream and relays everything servers send back to the right client.
+ */
+export class Router implements ServerMessageHandler {
+  readonly catalog: Catalog;
+  private upstreams = new Map<string, Upstream>();
+  private readonly relays = new Map<string, RelayState>();
+  private readonly progress = new Map<string, ProgressRoute>();
+  private nextToken = 1;
+  private nextClientRequest = 1;
+
+  constructor(private readonly options: RouterOptions) {
+    this.catalog = new Catalog((server, kind) => this.fetchList(server, kind), options.separator, options.pageSize);
+  }
+
+  setUpstreams(upstreams: Map<string, Upstream>): void {
+    this.upstreams = upstreams;
+    this.catalog.clearViews();
+  }
+
+  upstream(name: string): Upstream | undefined {
+    return this.upstreams.get(name);
+  }
+
+  private relayOf(session: ClientLink): RelayState {
+    let relay = this.relays.get(session.id);
+    if (!relay) {
+      relay = new RelayState();
+      this.relays.set(session.id, relay);
+    }
+    return relay;
+  }
+
+  /** What `initialize` answers for a view: one server's own capabilities, or the aggregate set. */
+  async describe(view: View): Promise<{ capabilities: Params; instructions?: string; serverInfo?: Params }> {
+    if (!view.prefixed && view.servers.length === 1) {
+      const upstream = this.upstreams.get(view.servers[0]!);
+      const identity = await upstream
+        ?.sharedClient()
+        .then((client) => client.identity)
+        .catch(() => undefined);
+      if (identity) {
+        // One server's own endpoint is transparent: the client sees that server's identity.
+        return {
+          capabilities: identity.capabilities,
+          serverInfo: identity.serverInfo,
+          ...(identity.instructions ? { instructions: identity.instructions } : {}),
+        };
+      }
+      return { capabilities: AGGREGATE_CAPABILITIES };
+    }
+    const parts: string[] = [];
+    for (const name of view.servers) {
+      const instructions = this.upstreams.get(name)?.identity?.instructions;
+      if (instructions) parts.push(`## ${name}\n${instructions}`);
+    }
+    return { capabilities: AGGREGATE_CAPABILITIES, ...(parts.length > 0 ? { instructions: parts.join('\n\n') } : {}) };
+  }
+
+  /** Routes one client request (everything but initialize and ping). */
+  async route(session: ClientLink, request: JsonRpcRequest): Promise<RouteOutcome> {
+    const relay = this.relayOf(session);
+    relay.lastActive = Date.now();
+    const params = request.params ?? {};
+    switch (request.method) {
+      case Method.toolsList:
+        return this.list(session.view, 'tools', request.id, params);
+      case Method.promptsList:
+        return this.list(session.view, 'prompts', request.id, params);
+      case Method.resourcesList:
+        return this.list(session.view, 'resources', request.id, params);
+      case Method.resourceTemplatesList:
+        return this.list(session.view, 'resourceTemplates', request.id, params);
+      case Method.toolsCall:
+        return this.callTool(session, request, params);
+      case Method.promptsGet:
+        return this.byName(session, request, params, 'prompts', 'prompt_not_found');
+      case Method.resourcesRead:
+        return this.byUri(session, request, params);
+      case Method.resourcesSubscribe:
+      case Method.resourcesUnsubscribe:
+        return this.subscription(session, request, params);
+      case Method.completionComplete:
+        return this.complete(session, request, params);
+      case Method.loggingSetLevel:
+        return this.setLevel(session, request, params);
+      default:
+        // One server's own endpoint passes through methods the gateway does not know (experimental, newer).
+        if (!session.view.prefixed && session.view.servers.length === 1) {
+          return this.forward(session, session.view.servers[0]!, request, params);
+        }
+        throw new GatehouseError('method_not_found', `"${request.method.slice(0, 100)}" is not a method this endpoint serves.`);
+    }
+  }
+
+  private async list(view: View, kind: ListKind, id: RequestId, params: Params): Promise<RouteOutcome> {
+    const list = await this.catalog.listFor(view, kind);
+    if (list.failures.size > 0) {
+      this.options.logger.warn({ kind, failures: Object.fromEntries(list.failures) }, 'some servers were left out of a list');
+    }
+    return { id, serialisedResult: pageOf(list, params.cursor) };
+  }
+
+  private async lookup(view: View, kind: ListKind, key: string): Promise<Target | undefined> {
+    return (await this.catalog.listFor(view, kind)).index.get(key);
+  }
+
+  private async callTool(session: ClientLink, request: JsonRpcRequest, params: Params): Promise<RouteOutcome> {
+    const name = params.name;
+    if (typeof name !== 'string') throw new GatehouseError('invalid_params', 'tools/call needs a string "name".');
+    const target = await this.resolveName(session.view, 'tools', name);
+    if (!target) throw new GatehouseError('tool_not_found', `No tool named "${name.slice(0, 200)}".`, { name: name.slice(0, 200) });
+    const annotations = target.item.annotations as Params | undefined;
+    const idempotent = annotations?.idempotentHint === true || annotations?.readOnlyHint === true;
+    try {
+      return await this.forward(session, target.server, request, target.original === name ? params : { ...params, name: target.original }, idempotent);
+    } catch (error) {
+      const failure = toGatehouseError(error);
+      if (failure.code !== 'upstream_unavailable' && failure.code !== 'upstream_timeout') throw failure;
+      // Spec §Tools, error handling: execution failures are results the model can read and act on.
+      return {
+        jsonrpc: '2.0',
+        id: request.id,
+        result: {
+          content: [{ type: 'text', text: `${failure.message} The tool "${name}" could not run; try again later or use another tool.` }],
+          isError: true,
+        },
+      };
+    }
+  }
+
+  /** Finds a tool or prompt by exposed name; a name from a server that is down still says so. */
+  private async resolveName(view: View, kind: 'tools' | 'prompts', name: string): Promise<Target | undefined> {
+    const list = await this.catalog.listFor(view, kind);
+    const target = list.index.get(name);
+    if (target || list.failures.size === 0) return target;
+    for (const server of list.failures.keys()) {
+      const prefix = view.prefixed ? `${server}${this.options.separator}` : '';
+      if (name.startsWith(prefix) && (view.prefixed || view.servers.length === 1)) {
+        throw new GatehouseError('upstream_unavailable', `Server "${server}": ${list.failures.get(server)}`);
+      }
+    }
+    return undefined;
+  }
+
+  private async byName(session: ClientLink, request: JsonRpcRequest, params: Params, kind: 'prompts', missing: 'prompt_not_found'): Promise<RouteOutcome> {
+    const name = params.name;
+    if (typeof name !== 'string') throw new GatehouseError('invalid_params', `${request.method} needs a string "name".`);
+    const target = await this.resolveName(session.view, kind, name);
+    if (!target) throw new GatehouseError(missing, `No prompt named "${name.slice(0, 200)}".`);
+    return this.forward(session, target.server, request, target.original === name ? params : { ...params, name: target.original }, true);
+  }
+
+  /** Maps an exposed URI to its server: by prefix, else by an exact listed URI, else the only server. */
+  private async resolveUri(view: View, uri: string): Promise<{ server: string; uri: string }> {
+    if (!view.prefixed) return { server: view.servers[0]!, uri };
+    const split = splitExposedUri(uri, (name) => view.servers.includes(name));
+    if (split) return split;
+    const listed = await this.lookup(view, 'resources', uri).catch(() => undefined);
+    if (listed) return { server: listed.server, uri: listed.original };
+    // A URI from a tool result (resource_link) is not prefixed; find the server that lists it.
+    for (const server of view.servers) {
+      const found = (await this.catalog.listFor({ name: server, servers: [server], prefixed: false }, 'resources').catch(() => undefined))?.index.get(uri);
+      if (found) return { server, uri };
+    }
+    if (view.servers.length === 1) return { server: view.servers[0]!, uri };
+    throw new GatehouseError('resource_not_found', `No server offers "${uri.slice(0, 200)}".`, { uri: uri.slice(0, 200) });
+  }
+
+  private async byUri(session: ClientLink, request: JsonRpcRequest, params: Params): Promise<RouteOutcome> {
+    const uri = params.uri;
+    if (typeof uri !== 'string') throw new GatehouseError('invalid_params', `${request.method} needs a string "uri".`);
+    const target = await this.resolveUri(session.view, uri);
+    const response = await this.forward(session, target.server, request, target.uri === uri ? params : { ...params, uri: target.uri }, true);
+    // Contents echo the server's URI; show the client the one it asked for.
+    if (response && 'result' in response && session.view.prefixed && Array.isArray(response.result.contents)) {
+      response.result.contents = (response.result.contents as Params[]).map((item) =>
+        item.uri === target.uri ? { ...item, uri } : item,
+      );
+    }
+    return response;
+  }
+
+  private async subscription(session: ClientLink, request: JsonRpcRequest, params: Params): Promise<RouteOutcome> {
+    const uri = params.uri;
+    if (typeof uri !== 'string') throw new GatehouseError('invalid_params', `${request.method} needs a string "uri".`);
+    const target = await this.resolveUri(session.view, uri);
+    const response = await this.forward(session, target.server, request, { ...params, uri: target.uri }, true);
+    if (response && 'result' in response) {
+      const subscriptions = this.relayOf(session).subscriptions;
+      if (request.method === Method.resourcesSubscribe) subscriptions.set(uri, target);
+      else subscriptions.delete(uri);
+    }
+    return response;
+  }
+
+  private async complete(session: ClientLink, request: JsonRpcRequest, params: Params): Promise<RouteOutcome> {
+    const ref = params.ref as Params | undefined;
+    if (!ref || typeof ref.type !== 'string') throw new GatehouseError('invalid_params', 'completion/complete needs a "ref".');
+    if (ref.type === 'ref/prompt' && typeof ref.name === 'string') {
+      const target = await this.resolveName(session.view, 'prompts', ref.name);
+      if (!target) throw new GatehouseError('prompt_not_found', `No prompt named "${ref.name.slice(0, 200)}".`);
+      return this.forward(session, target.server, request, { ...params, ref: { ...ref, name: target.original } }, true);
+    }
+    if (ref.type === 'ref/resource' && typeof ref.uri === 'string') {
+      const target = await this.resolveUri(session.view, ref.uri);
+      return this.forward(session, target.server, request, { ...params, ref: { ...ref, uri: target.uri } }, true);
+    }
+    throw new GatehouseError('invalid_params', 'completion/complete: unknown ref type.');
+  }
+
+  private async setLevel(session: ClientLink, request: JsonRpcRequest, params: Params): Promise<RouteOutcome> {
+    const relay = this.relayOf(session);
+    const targets = session.view.servers.filter((name) => {
+      const capabilities = this.upstreams.get(name)?.identity?.capabilities;
+      return capabilities === undefined || capabilities.logging !== undefined;
+    });
+    const outcomes = await Promise.allSettled(
+      targets.map((server) => {
+        relay.loggingServers.add(server);
+        return this.forward(session, server, { ...request }, params, true);
+      }),
+    );
+    const failed = outcomes.find((outcome) => outcome.status === 'fulfilled' && outcome.value && 'error' in outcome.value);
+    if (!session.view.prefixed && failed?.status === 'fulfilled' && failed.value) return failed.value;
+    return { jsonrpc: '2.0', id: request.id, result: {} };
+  }
+
+  /** Sends a request upstream on the session's behalf and maps the reply back to the client's id. */
+  private async forward(session: ClientLink, server: string, request: JsonRpcRequest, params: Params, idempotent = false): Promise<RouteOutcome> {
+    const upstream = this.upstreams.get(server);
+    if (!upstream) throw new GatehouseError('upstream_unavailable', `Server "${server}" is not configured.`);
+    const client = await upstream.clientFor(session);
+    const relay = this.relayOf(session);
+    const upstreamId = client.allocateId();
+    const call: InflightCall = { session, downstreamId: request.id, client, upstreamId, cancelled: false };
+    relay.inflight.set(request.id, call);
+    let token: string | undefined;
+    const meta = params._meta as Params | undefined;
+    const downstreamToken = meta?.progressToken;
+    if (typeof downstreamToken === 'string' || typeof downstreamToken === 'number') {
+      // Tokens are remapped so that clients sharing one upstream never see each other's progress.
+      token = `gh${this.nextToken++}`;
+      this.progress.set(token, { call, downstreamToken });
+      params = { ...params, _meta: { ...meta, progressToken: token } };
+    }
+    try {
+      const response = await client.request(request.method, params, {
+        id: upstreamId,
+        context: call,
+        timeoutMs: upstream.requestTimeoutMs,
+        idempotent,
+      });
+      if (call.cancelled) return undefined;
+      return 'result' in response
+        ? { jsonrpc: '2.0', id: request.id, result: response.result }
+        : { jsonrpc: '2.0', id: request.id, error: response.error };
+    } catch (error) {
+      if (call.cancelled) return undefined;
+      throw error;
+    } finally {
+      if (relay.inflight.get(request.id) === call) relay.inflight.delete(request.id);
+      if (token !== undefined) this.progress.delete(token);
+    }
+  }
+
+  /** Notifications from the client. */
+  onClientNotification(session: ClientLink, notification: JsonRpcNotification): void {
+    const relay = this.relayOf(session);
+    if (notification.method === Method.cancelled) {
+      const requestId = notification.params?.requestId as RequestId | undefined;
+      const call = requestId === undefined ? undefined : relay.inflight.get(requestId);
+      if (!call || call.upstreamId === undefined) return;
+      call.cancelled = true;
+      const reason = typeof notification.params?.reason === 'string' ? notification.params.reason : 'cancelled by the client';
+      call.client.cancel(call.upstreamId, reason);
+      return;
+    }
+    if (notification.method === Method.rootsListChanged) {
+      for (const server of session.view.servers) {
+        const upstream = this.upstreams.get(server);
+        if (upstream?.isolatesSessions) void upstream.clientFor(session).then((client) => client.notify(notification.method, notification.params));
+      }
+    }
+    // Other client notifications (progress on sampling, etc.) have no upstream meaning yet.
+  }
+
+  /** The client answered a request a server sent it. */
+  onClientResponse(session: ClientLink, response: JsonRpcResponse): void {
+    if (response.id === null) return;
+    const relay = this.relayOf(session);
+    const key = String(response.id);
+    const pending = relay.clientRequests.get(key);
+    if (!pending) return;
+    relay.clientRequests.delete(key);
+    void pending.client.respond(
+      'result' in response
+        ? { jsonrpc: '2.0', id: pending.upstreamId, result: response.result }
+        : { jsonrpc: '2.0', id: pending.upstreamId, error: response.error },
+    );
+  }
+
+  /** The session ended: cancel its calls, refuse its pending server requests, end its upstream sessions. */
+  closeSession(session: ClientLink): void {
+    const relay = this.relays.get(session.id);
+    this.relays.delete(session.id);
+    if (relay) {
+      for (const call of relay.inflight.values()) {
+        call.cancelled = true;
+        if (call.upstreamId !== undefined) call.client.cancel(call.upstreamId, 'client session ended');
+      }
+      for (const pending of relay.clientRequests.values()) {
+        void pending.client.respond({ jsonrpc: '2.0', id: pending.upstreamId, error: { code: -32603, message: 'The client session ended.' } });
+      }
+    }
+    for (const server of session.view.servers) this.upstreams.get(server)?.releaseSession(session.id);
+  }
+
+  // ---- Messages servers send on their own ----
+
+  onServerRequest(client: UpstreamClient, request: JsonRpcRequest, context: unknown): void {
+    const call = context as InflightCall | undefined;
+    const session = call?.session ?? (client.owner as ClientLink | undefined) ?? this.soleCaller(client);
+    if (!session) {
+      // A shared server asking outside any call (e.g. roots/list right after initialized) speaks to the
+      // gateway itself, which has no roots of its own.
+      if (request.method === Method.rootsList) void client.respond({ jsonrpc: '2.0', id: request.id, result: { roots: [] } });
+      else void client.respond({ jsonrpc: '2.0', id: request.id, error: { code: -32603, message: 'No client is waiting on this server to answer the request.' } });
+      return;
+    }
+    const capability = clientCapabilityFor.get(request.method);
+    if (capability !== undefined && session.clientCapabilities[capability] === undefined) {
+      // Servers we share were told the gateway has every capability; this client lacks this one.
+      if (request.method === Method.rootsList) void client.respond({ jsonrpc: '2.0', id: request.id, result: { roots: [] } });
+      else {
+        const error = new GatehouseError('client_capability_missing', `The client does not support ${request.method}.`).toRpcError();
+        void client.respond({ jsonrpc: '2.0', id: request.id, error });
+      }
+      return;
+    }
+    const relay = this.relayOf(session);
+    const downstreamId = `gatehouse-${this.nextClientRequest++}`;
+    relay.clientRequests.set(downstreamId, { client, upstreamId: request.id });
+    session.send({ ...request, id: downstreamId }, call?.downstreamId ?? this.relatedCall(client, session)?.downstreamId);
+  }
+
+  onServerNotification(client: UpstreamClient, notification: JsonRpcNotification, context: unknown): void {
+    const params = notification.params ?? {};
+    switch (notification.method) {
+      case Method.progress: {
+        const route = this.progress.get(String(params.progressToken));
+        if (!route) return;
+        if (route.call.upstreamId !== undefined) client.touch(route.call.upstreamId);
+        route.call.session.send({ ...notification, params: { ...params, progressToken: route.downstreamToken } }, route.call.downstreamId);
+        return;
+      }
+      case Method.toolsListChanged:
+      case Method.promptsListChanged:
+      case Method.resourcesListChanged:
+        this.listChanged(client.server, notification.method);
+        return;
+      case Method.resourceUpdated:
+        this.resourceUpdated(client, params);
+        return;
+      case Method.cancelled: {
+        // The server withdrew a request it sent the client.
+        const session = (client.owner as ClientLink | undefined) ?? (context as InflightCall | undefined)?.session;
+        if (session) this.forwardServerCancel(session, client, params);
+        else for (const candidate of this.options.sessions()) this.forwardServerCancel(candidate, client, params);
+        return;
+      }
+      default: {
+        const call = context as InflightCall | undefined;
+        const session = call?.session ?? (client.owner as ClientLink | undefined) ?? this.soleCaller(client);
+        if (session) {
+          session.send(notification, call?.downstreamId);
+          return;
+        }
+        if (notification.method === Method.message) {
+          // Log messages from a shared server go to the clients that asked for them with logging/setLevel.
+          for (const candidate of this.options.sessions()) {
+            if (this.relays.get(candidate.id)?.loggingServers.has(client.server)) candidate.send(notification);
+          }
+        }
+      }
+    }
+  }
+
+  onClosed(client: UpstreamClient, reason: Error | undefined): void {
+    const upstream = this.upstreams.get(client.server);
+    upstream?.clientClosed(client, reason);
+    if (client.owner === undefined) {
+      // A restarted server may come back with other lists.
+      this.catalog.invalidate(client.server);
+    }
+  }
+
+  private forwardServerCancel(session: ClientLink, client: UpstreamClient, params: Params): void {
+    const relay = this.relays.get(session.id);
+    if (!relay) return;
+    for (const [downstreamId, pending] of relay.clientRequests) {
+      if (pending.client === client && pending.upstreamId === params.requestId) {
+        relay.clientRequests.delete(downstreamId);
+        session.send({ jsonrpc: '2.0', method: Method.cancelled, params: { ...params, requestId: downstreamId } });
+      }
+    }
+  }
+
+  /**
+   * A shared stdio server's messages carry no link to the request that caused them. When exactly one
+   * session has calls in flight there it is that session; otherwise the most recent caller.
+   */
+  private soleCaller(client: UpstreamClient): ClientLink | undefined {
+    let found: ClientLink | undefined;
+    for (const context of client.inflightContexts()) {
+      const call = context as InflightCall | undefined;
+      if (call) found = call.session;
+    }
+    return found;
+  }
+
+  private relatedCall(client: UpstreamClient, session: ClientLink): InflightCall | undefined {
+    let found: InflightCall | undefined;
+    for (const context of client.inflightContexts()) {
+      const call = context as InflightCall | undefined;
+      if (call?.session === session) found = call;
+    }
+    return found;
+  }
+
+  private listChanged(server: string, method: string): void {
+    const kinds = listChangedKindOf.get(method) ?? [];
+    this.catalog.invalidate(server, kinds);
+    const notification: JsonRpcNotification = { jsonrpc: '2.0', method };
+    for (const session of this.options.sessions()) {
+      if (session.view.servers.includes(server)) session.send(notification);
+    }
+  }
+
+  private resourceUpdated(client: UpstreamClient, params: Params): void {
+    const uri = params.uri;
+    if (typeof uri !== 'string') return;
+    const sessions = client.owner !== undefined ? [client.owner as ClientLink] : this.options.sessions();
+    for (const session of sessions) {
+      const relay = this.relays.get(session.id);
+      if (!relay) continue;
+      const exposed = session.view.prefixed ? exposedUri(client.server, uri) : uri;
+      if (!relay.subscriptions.has(exposed)) continue;
+      session.send({ jsonrpc: '2.0', method: Method.resourceUpdated, params: { ...params, uri: exposed } });
+    }
+  }
+
+  /** Fetches every page of one list from a server's shared session. */
+  private async fetchList(server: string, kind: ListKind): Promise<Params[]> {
+    const upstream = this.upstreams.get(server);
+    if (!upstream) throw new GatehouseError('upstream_unavailable', `Server "${server}" is not configured.`);
+    const client = await withTimeout(upstream.sharedClient(), this.options.listTimeoutMs, server);
+    if (client.identity?.capabilities[CAPABILITY_OF_KIND[kind]] === undefined) return [];
+    const items: Params[] = [];
+    let cursor: unknown;
+    for (let page = 0; page < MAX_LIST_PAGES; page++) {
+      const response = await client.request(listMethodOf[kind], cursor === undefined ? undefined : { cursor }, {
+        timeoutMs: this.options.listTimeoutMs,
+        idempotent: true,
+      });
+      if ('error' in response) throw new GatehouseError('upstream_unavailable', `Server "${server}" failed ${listMethodOf[kind]}: ${response.error.message}`);
+      const pageItems = response.result[listKeyOf[kind]];
+      if (Array.isArray(pageItems)) items.push(...(pageItems as Params[]));
+      cursor = response.result.nextCursor;
+      if (typeof cursor !== 'string' || cursor.length === 0) break;
+    }
+    return items;
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, server: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new GatehouseError('upstream_timeout', `Server "${server}" is not ready after ${ms} ms.`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

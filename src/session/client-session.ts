@@ -1,0 +1,45 @@
+import type { JsonRpcMessage, Params, RequestId } from '../protocol/index.js';
+
+/** How a session reaches its client; each frontend (Streamable HTTP, legacy SSE, stdio) provides one. */
+export interface ClientChannel {
+  send(message: JsonRpcMessage, relatedTo: RequestId | undefined): void;
+  /** Ends the transport side of the session (streams, sockets). Idempotent. */
+  close(): void;
+}
+
+/** Which endpoint the session was opened on (see router's View). */
+export interface SessionView {
+  readonly name: string;
+  readonly servers: readonly string[];
+  readonly prefixed: boolean;
+}
+
+/**
+ * One downstream session: who the client is, the revision and capabilities it negotiated, and the
+ * channel to reach it. Relay bookkeeping lives in the router; transport state in the frontend.
+ */
+export class ClientSession {
+  protocolVersion: string;
+  clientCapabilities: Params = {};
+  clientInfo: Params = {};
+  initialized = false;
+  lastSeen = Date.now();
+  closed = false;
+
+  constructor(
+    readonly id: string,
+    readonly view: SessionView,
+    protocolVersion: string,
+    public channel: ClientChannel,
+  ) {
+    this.protocolVersion = protocolVersion;
+  }
+
+  send(message: JsonRpcMessage, relatedTo?: RequestId): void {
+    if (!this.closed) this.channel.send(message, relatedTo);
+  }
+
+  touch(): void {
+    this.lastSeen = Date.now();
+  }
+}

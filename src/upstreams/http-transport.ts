@@ -1,0 +1,186 @@
+import { Pool } from 'undici';
+import type { Logger } from '../observability/index.js';
+import { toMessage, isRequest, type JsonRpcMessage, type RequestId } from '../protocol/index.js';
+import { readSse } from './sse-reader.js';
+import { SessionExpiredError, type MessageSink, type UpstreamTransport } from './transport.js';
+
+export interface HttpTransportOptions {
+  url: URL;
+  headers: Readonly<Record<string, string>>;
+  pool: Pool;
+  logger: Logger;
+}
+
+/** Keep-alive pools are per origin and shared by every session to that origin. */
+export function createPool(origin: string): Pool {
+  // Timeouts are the client's business (UpstreamClient): a tool may legitimately answer after minutes.
+  return new Pool(origin, { connections: 128, pipelining: 1, headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 30_000 });
+}
+
+/** One Streamable HTTP session with an upstream (spec 2025-11-25 §Transports). */
+export class StreamableHttpTransport implements UpstreamTransport {
+  readonly kind = 'streamable-http';
+  private sink: MessageSink | undefined;
+  private sessionId: string | undefined;
+  private protocolVersion: string | undefined;
+  private closed = false;
+  private readonly inflight = new Set<AbortController>();
+  private eventStream: AbortController | undefined;
+  private readonly baseHeaders: Record<string, string>;
+
+  constructor(private readonly options: HttpTransportOptions) {
+    this.baseHeaders = { ...options.headers };
+  }
+
+  start(sink: MessageSink): Promise<void> {
+    this.sink = sink;
+    return Promise.resolve();
+  }
+
+  setProtocolVersion(version: string): void {
+    this.protocolVersion = version;
+  }
+
+  private headers(accept: string): Record<string, string> {
+    const headers: Record<string, string> = { ...this.baseHeaders, accept };
+    if (this.sessionId !== undefined) headers['mcp-session-id'] = this.sessionId;
+    if (this.protocolVersion !== undefined) headers['mcp-protocol-version'] = this.protocolVersion;
+    return headers;
+  }
+
+  async send(message: JsonRpcMessage): Promise<void> {
+    if (this.closed) throw new Error('transport closed');
+    const abort = new AbortController();
+    this.inflight.add(abort);
+    const headers = this.headers('application/json, text/event-stream');
+    headers['content-type'] = 'application/json';
+    try {
+      const response = await this.options.pool.request({
+        path: this.options.url.pathname + this.options.url.search,
+        method: 'POST',
+        headers,
+        body: JSON.stringify(message),
+        signal: abort.signal,
+      });
+      const relatedTo = isRequest(message) ? message.id : undefined;
+      const sessionHeader = response.headers['mcp-session-id'];
+      if (typeof sessionHeader === 'string') this.sessionId = sessionHeader;
+      if (response.statusCode === 404 && this.sessionId !== undefined && !('method' in message && message.method === 'initialize')) {
+        await response.body.dump();
+        throw new SessionExpiredError();
+      }
+      if (response.statusCode === 202 || response.statusCode === 204) {
+        await response.body.dump();
+        return;
+      }
+      const contentType = String(response.headers['content-type'] ?? '');
+      if (response.statusCode >= 400 || relatedTo === undefined) {
+        const text = await response.body.text().catch(() => '');
+        if (response.statusCode < 400) return;
+        // A JSON-RPC error in the body is the server's own answer; pass it on.
+        if (relatedTo !== undefined && contentType.includes('application/json') && this.deliverJson(text, relatedTo)) return;
+        throw new Error(`HTTP ${response.statusCode}${text ? `: ${text.slice(0, 200)}` : ''}`);
+      }
+      if (contentType.includes('text/event-stream')) {
+        // The reply and anything related to it (progress, sampling requests) arrive on this stream.
+        this.consumeStream(response.body, relatedTo, abort);
+        return;
+      }
+      const text = await response.body.text();
+      if (!this.deliverJson(text, relatedTo)) throw new Error('upstream answered with a body that is not JSON-RPC');
+    } finally {
+      if (!abort.signal.aborted) this.inflight.delete(abort);
+    }
+  }
+
+  private deliverJson(text: string, relatedTo: RequestId): boolean {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return false;
+    }
+    const messages = Array.isArray(parsed) ? parsed : [parsed];
+    for (const item of messages) this.sink?.(toMessage(item), relatedTo);
+    return true;
+  }
+
+  private consumeStream(body: AsyncIterable<Uint8Array>, relatedTo: RequestId | undefined, abort: AbortController): void {
+    this.inflight.add(abort);
+    readSse(body, (event) => this.onEvent(event.data, relatedTo))
+      .catch((error: unknown) => {
+        if (!this.closed) this.options.logger.debug({ err: String(error) }, 'upstream stream ended with an error');
+      })
+      .finally(() => this.inflight.delete(abort));
+  }
+
+  private onEvent(data: string, relatedTo: RequestId | undefined): void {
+    if (data.length === 0) return; // priming events carry only an id
+    try {
+      this.sink?.(toMessage(JSON.parse(data)), relatedTo);
+    } catch {
+      this.options.logger.warn({ data: data.slice(0, 200) }, 'upstream sent an SSE event that is not JSON-RPC; ignored');
+    }
+  }
+
+  /** The GET stream for server-initiated messages; reconnects with backoff until closed. */
+  openEventStream(): void {
+    if (this.eventStream || this.closed) return;
+    const abort = new AbortController();
+    this.eventStream = abort;
+    void this.runEventStream(abort);
+  }
+
+  private async runEventStream(abort: AbortController): Promise<void> {
+    let delayMs = 250;
+    let lastEventId: string | undefined;
+    while (!abort.signal.aborted && !this.closed) {
+      try {
+        const headers = this.headers('text/event-stream');
+        if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
+        const response = await this.options.pool.request({
+          path: this.options.url.pathname + this.options.url.search,
+          method: 'GET',
+          headers,
+          signal: abort.signal,
+        });
+        if (response.statusCode !== 200) {
+          await response.body.dump();
+          // 405: the server offers no GET stream (spec allows it). Anything else: stop too, and say so.
+          if (response.statusCode !== 405) this.options.logger.debug({ status: response.statusCode }, 'upstream GET stream refused');
+          return;
+        }
+        delayMs = 250;
+        await readSse(response.body, (event) => {
+          if (event.id !== undefined) lastEventId = event.id;
+          this.onEvent(event.data, undefined);
+        });
+      } catch {
+        if (abort.signal.aborted || this.closed) return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, delayMs).unref());
+      delayMs = Math.min(delayMs * 2, 10_000);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.eventStream?.abort();
+    for (const abort of this.inflight) abort.abort();
+    this.inflight.clear();
+    if (this.sessionId === undefined) return;
+    // Spec §Session Management: clients SHOULD DELETE a session they no longer need. Best effort.
+    try {
+      const response = await this.options.pool.request({
+        path: this.options.url.pathname + this.options.url.search,
+        method: 'DELETE',
+        headers: this.headers('application/json'),
+        signal: AbortSignal.timeout(2_000),
+      });
+      await response.body.dump();
+    } catch {
+      // The server may already be gone.
+    }
+  }
+}

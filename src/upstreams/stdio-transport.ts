@@ -1,0 +1,121 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Logger } from '../observability/index.js';
+import { toMessage, type JsonRpcMessage } from '../protocol/index.js';
+import type { MessageSink, UpstreamTransport } from './transport.js';
+
+/** Variables a child needs to run at all; nothing else of the gateway's environment leaks to it. */
+const SAFE_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'TERM', 'LANG', 'LC_ALL', 'TMPDIR', 'TZ', 'SystemRoot'];
+
+export interface StdioOptions {
+  command: string;
+  args: readonly string[];
+  env: Readonly<Record<string, string>>;
+  cwd?: string | undefined;
+  logger: Logger;
+  /** Grace period between SIGTERM and SIGKILL for the process group. */
+  killGraceMs?: number;
+}
+
+export function childEnvironment(extra: Readonly<Record<string, string>>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of SAFE_ENV) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return { ...env, ...extra };
+}
+
+/** One child process speaking newline-delimited JSON-RPC on stdin/stdout (spec §Transports, stdio). */
+export class StdioTransport implements UpstreamTransport {
+  readonly kind = 'stdio';
+  private child: ChildProcess | undefined;
+  private closed = false;
+  private exited: Promise<void> | undefined;
+
+  constructor(private readonly options: StdioOptions) {}
+
+  start(sink: MessageSink, onClose: (reason: Error | undefined) => void): Promise<void> {
+    const { command, args, env, cwd, logger } = this.options;
+    return new Promise((resolve, reject) => {
+      // detached: the child leads its own process group, so close() can kill grandchildren too (npx → node).
+      const child = spawn(command, args, {
+        env: childEnvironment(env),
+        cwd,
+        stdio: ['pipe', 'pipe', 'pipe'],
+        detached: true,
+        shell: false,
+        windowsHide: true,
+      });
+      this.child = child;
+      this.exited = new Promise((done) => child.once('close', () => done()));
+      child.once('error', (error) => {
+        reject(error);
+        onClose(error);
+      });
+      child.once('spawn', () => resolve());
+      child.once('exit', (code, signal) => {
+        if (!this.closed) onClose(new Error(`process exited (${signal ?? `code ${code}`})`));
+      });
+      child.stdin?.on('error', () => {
+        // EPIPE after the child died; the exit handler reports it.
+      });
+      readLines(child.stdout!, (line) => {
+        let message: JsonRpcMessage;
+        try {
+          message = toMessage(JSON.parse(line));
+        } catch {
+          logger.warn({ line: line.slice(0, 200) }, 'upstream wrote a line that is not JSON-RPC; ignored');
+          return;
+        }
+        sink(message, undefined);
+      });
+      readLines(child.stderr!, (line) => logger.info({ stderr: line }, 'upstream stderr'));
+    });
+  }
+
+  send(message: JsonRpcMessage): Promise<void> {
+    const stdin = this.child?.stdin;
+    if (!stdin || stdin.destroyed || this.closed) return Promise.reject(new Error('process is not running'));
+    stdin.write(`${JSON.stringify(message)}\n`);
+    return Promise.resolve();
+  }
+
+  setProtocolVersion(): void {}
+
+  async close(): Promise<void> {
+    if (this.closed) return this.exited;
+    this.closed = true;
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+    child.stdin?.end();
+    killGroup(child.pid, 'SIGTERM');
+    const timer = setTimeout(() => killGroup(child.pid!, 'SIGKILL'), this.options.killGraceMs ?? 2_000);
+    await this.exited;
+    clearTimeout(timer);
+    // The leader may be gone while members of its group live on.
+    killGroup(child.pid, 'SIGKILL');
+  }
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+function readLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let buffered = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buffered += chunk;
+    let newline = buffered.indexOf('\n');
+    while (newline !== -1) {
+      const line = buffered.slice(0, newline).replace(/\r$/, '');
+      buffered = buffered.slice(newline + 1);
+      if (line.length > 0) onLine(line);
+      newline = buffered.indexOf('\n');
+    }
+  });
+}

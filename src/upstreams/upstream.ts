@@ -1,0 +1,209 @@
+import type { Pool } from 'undici';
+import type { HttpServerConfig, ServerConfig, StdioServerConfig } from '../config/index.js';
+import { GatehouseError } from '../core/index.js';
+import type { Logger } from '../observability/index.js';
+import type { Params } from '../protocol/index.js';
+import { StreamableHttpTransport, createPool } from './http-transport.js';
+import { SseTransport } from './sse-transport.js';
+import { StdioTransport } from './stdio-transport.js';
+import type { UpstreamTransport } from './transport.js';
+import { UpstreamClient, type ServerIdentity, type ServerMessageHandler } from './upstream-client.js';
+
+export interface UpstreamDefaults {
+  requestTimeoutMs: number;
+  listTimeoutMs: number;
+  initializeTimeoutMs: number;
+  restartBackoffMs: number;
+}
+
+/** The downstream side a per-session client acts for. */
+export interface SessionOwner {
+  readonly id: string;
+  readonly clientCapabilities: Params;
+  readonly clientInfo: Params;
+}
+
+export type UpstreamState = 'starting' | 'ready' | 'down';
+
+export const GATEWAY_CLIENT_INFO: Params = { name: 'gatehouse', version: '0.1.0' };
+
+/**
+ * Everything the gateway may be asked to relay, declared toward servers the gateway shares between
+ * clients; a server request is refused later if the client it is routed to lacks the capability.
+ */
+const SHARED_CLIENT_CAPABILITIES: Params = { roots: { listChanged: true }, sampling: {}, elicitation: {} };
+
+const MAX_BACKOFF_MS = 30_000;
+
+/**
+ * One configured server: its shared connection (the stdio process, or the HTTP session the gateway
+ * uses for lists and health), its per-client sessions, restarts with backoff, and its state.
+ */
+export class Upstream {
+  state: UpstreamState = 'starting';
+  lastError: string | undefined;
+  readonly requestTimeoutMs: number;
+  private shared: UpstreamClient | undefined;
+  private connecting: Promise<UpstreamClient> | undefined;
+  private readonly perSession = new Map<string, Promise<UpstreamClient>>();
+  private readonly pool: Pool | undefined;
+  private backoffMs: number;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly logger: Logger;
+
+  constructor(
+    readonly name: string,
+    readonly config: ServerConfig,
+    private readonly handler: ServerMessageHandler,
+    private readonly defaults: UpstreamDefaults,
+    logger: Logger,
+  ) {
+    this.logger = logger.child({ server: name });
+    this.requestTimeoutMs = config.requestTimeoutMs ?? defaults.requestTimeoutMs;
+    this.backoffMs = defaults.restartBackoffMs;
+    if (config.transport !== 'stdio') this.pool = createPool(new URL(config.url).origin);
+  }
+
+  get identity(): ServerIdentity | undefined {
+    return this.shared?.identity;
+  }
+
+  /** Whether each downstream session gets its own upstream session (HTTP always; stdio when asked). */
+  get isolatesSessions(): boolean {
+    return this.config.transport !== 'stdio' || this.config.isolation === 'per-session';
+  }
+
+  /** The shared connection, connecting (once, however many callers wait) when there is none. */
+  sharedClient(): Promise<UpstreamClient> {
+    if (this.closed) return Promise.reject(new GatehouseError('shutting_down'));
+    if (this.shared && !this.shared.isClosed) return Promise.resolve(this.shared);
+    this.connecting ??= this.connect(undefined)
+      .then((client) => {
+        this.shared = client;
+        this.state = 'ready';
+        this.lastError = undefined;
+        client.openEventStream();
+        this.logger.info({ protocolVersion: client.identity?.protocolVersion, serverInfo: client.identity?.serverInfo }, 'upstream ready');
+        return client;
+      })
+      .catch((error: unknown) => {
+        this.markDown(error);
+        throw error instanceof GatehouseError ? error : new GatehouseError('upstream_unavailable', `Server "${this.name}": ${String((error as Error).message ?? error)}`);
+      })
+      .finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  /** The client to use for a downstream session's calls. */
+  clientFor(owner: SessionOwner): Promise<UpstreamClient> {
+    if (!this.isolatesSessions) return this.sharedClient();
+    const existing = this.perSession.get(owner.id);
+    if (existing) return existing;
+    const created = this.connect(owner).then((client) => {
+      client.openEventStream();
+      return client;
+    });
+    this.perSession.set(owner.id, created);
+    created.catch(() => this.perSession.delete(owner.id));
+    return created;
+  }
+
+  /** The downstream session ended: end its upstream session too. */
+  releaseSession(ownerId: string): void {
+    const client = this.perSession.get(ownerId);
+    if (!client) return;
+    this.perSession.delete(ownerId);
+    client.then((c) => c.close()).catch(() => undefined);
+  }
+
+  /** Called by the handler when a client's connection closed on its own. */
+  clientClosed(client: UpstreamClient, reason: Error | undefined): void {
+    if (client.owner !== undefined) {
+      const owner = client.owner as SessionOwner;
+      this.perSession.delete(owner.id);
+      return;
+    }
+    if (client !== this.shared) return;
+    this.shared = undefined;
+    this.markDown(reason);
+    if (this.config.transport === 'stdio') this.scheduleRestart();
+  }
+
+  private markDown(error: unknown): void {
+    this.state = 'down';
+    this.lastError = error instanceof Error ? error.message : error === undefined ? 'connection closed' : String(error);
+    this.logger.warn({ reason: this.lastError }, 'upstream down');
+  }
+
+  /** Exponential backoff, so that a crash loop costs little and a healthy restart is quick. */
+  private scheduleRestart(): void {
+    if (this.closed || this.restartTimer) return;
+    const delay = this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
+    this.logger.info({ delayMs: delay }, 'restarting upstream');
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      this.sharedClient().then(
+        () => {
+          // Stable for a while: the next crash starts from the short delay again.
+          setTimeout(() => {
+            if (this.state === 'ready') this.backoffMs = this.defaults.restartBackoffMs;
+          }, MAX_BACKOFF_MS).unref();
+        },
+        () => this.scheduleRestart(),
+      );
+    }, delay);
+    this.restartTimer.unref();
+  }
+
+  private async connect(owner: SessionOwner | undefined): Promise<UpstreamClient> {
+    const client = new UpstreamClient({
+      server: this.name,
+      owner,
+      createTransport: () => this.createTransport(),
+      handler: this.handler,
+      clientInfo: owner?.clientInfo ?? GATEWAY_CLIENT_INFO,
+      clientCapabilities: owner?.clientCapabilities ?? SHARED_CLIENT_CAPABILITIES,
+      initializeTimeoutMs: this.defaults.initializeTimeoutMs,
+    });
+    try {
+      await client.connect();
+    } catch (error) {
+      await client.close();
+      throw error;
+    }
+    return client;
+  }
+
+  private createTransport(): UpstreamTransport {
+    const config = this.config;
+    if (config.transport === 'stdio') return this.stdioTransport(config);
+    return this.httpTransport(config);
+  }
+
+  private stdioTransport(config: StdioServerConfig): UpstreamTransport {
+    return new StdioTransport({ command: config.command, args: config.args, env: config.env, cwd: config.cwd, logger: this.logger });
+  }
+
+  private httpTransport(config: HttpServerConfig): UpstreamTransport {
+    const options = { url: new URL(config.url), headers: config.headers, pool: this.pool!, logger: this.logger };
+    if (config.transport === 'sse') return new SseTransport({ ...options, connectTimeoutMs: this.defaults.initializeTimeoutMs });
+    return new StreamableHttpTransport(options);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.restartTimer);
+    const clients = [...this.perSession.values()];
+    this.perSession.clear();
+    const connecting = this.connecting?.catch(() => undefined);
+    await Promise.allSettled([
+      ...clients.map((client) => client.then((c) => c.close())),
+      this.shared?.close(),
+      connecting?.then((c) => c?.close()),
+    ]);
+    await this.pool?.close().catch(() => undefined);
+  }
+}
