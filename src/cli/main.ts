@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
-import { z } from 'zod';
 import { Gateway } from '../app.js';
-import { configSchema, loadConfigFile } from '../config/index.js';
+import { configJsonSchemaText, loadConfigFile } from '../config/index.js';
 import { GATEWAY_INFO } from '../frontends/index.js';
 
 function parsePort(value: string): number {
@@ -91,7 +90,7 @@ program
   .command('schema')
   .description('Print the JSON Schema of the config file (for editor completion).')
   .action(() => {
-    process.stdout.write(`${JSON.stringify(z.toJSONSchema(configSchema, { io: 'input' }), null, 2)}\n`);
+    process.stdout.write(configJsonSchemaText());
   });
 
 await program.parseAsync(process.argv);

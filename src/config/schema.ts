@@ -17,22 +17,27 @@ const commonServerFields = {
 
 const stdioServer = z
   .strictObject({
-    transport: z.literal('stdio'),
+    transport: z.literal('stdio').default('stdio').describe('Inferred from `command` when left out.'),
     command: z.string().min(1).describe('Executable to spawn (no shell is involved).'),
     args: z.array(z.string()).default([]),
     env: z.record(z.string(), z.string()).default({}).describe('Extra environment; only these and a small safe set are passed.'),
     cwd: z.string().optional(),
     isolation: z
       .enum(['shared', 'per-session'])
-      .default('shared')
-      .describe('shared: one process serves every client; per-session: one process per client session.'),
+      .default('per-session')
+      .describe(
+        'per-session (default): each client session gets its own process, started on its first call, so server-to-client ' +
+          'requests, logs and server state never cross between clients. shared: one process serves every client; cheaper, but ' +
+          'stdio carries no link between a sampling/elicitation request and the call that caused it, so use it only for ' +
+          'servers that make no such requests.',
+      ),
     ...commonServerFields,
   })
   .describe('A server spawned as a child process, spoken to over stdin/stdout.');
 
 const httpServer = z
   .strictObject({
-    transport: z.enum(['streamable-http', 'sse']),
+    transport: z.enum(['streamable-http', 'sse']).default('streamable-http').describe('Inferred as streamable-http from `url` when left out.'),
     url: z.url({ protocol: /^https?$/ }).describe('The server endpoint (Streamable HTTP) or its /sse URL (legacy SSE).'),
     headers: z.record(z.string(), z.string()).default({}).describe('Sent on every request to this server (credentials live here, never the client\'s).'),
     ...commonServerFields,

@@ -48,12 +48,15 @@ export function classifyInbound(message: InboundMessage): InboundEra {
     return { era: 'legacy', reason: 'batch' };
   }
   if (!isJsonObject(body) || body.jsonrpc !== '2.0') return rejected(-32600, 'Bad Request: the body is not a JSON-RPC message');
-  if (typeof body.method !== 'string') return { era: 'legacy', reason: 'response' };
+  if (typeof body.method !== 'string') {
+    return 'result' in body || 'error' in body ? { era: 'legacy', reason: 'response' } : rejected(-32600, 'Bad Request: the body is not a JSON-RPC message');
+  }
   const method = body.method;
   const isRequest = 'id' in body;
   const reading = readRequestMeta(body.params);
 
-  if (isRequest && method === 'initialize' && reading.kind !== 'valid') {
+  const validModernClaim = reading.kind === 'valid' && eraOf(reading.meta.protocolVersion) === 'modern';
+  if (isRequest && method === 'initialize' && !validModernClaim) {
     // A valid modern claim wins over the method name; the modern era then answers -32601 for initialize.
     if (headerIsModern) return { era: 'rejected', rejection: headerMismatch('an initialize request was sent with a modern MCP-Protocol-Version header') };
     const requested = isJsonObject(body.params) ? body.params.protocolVersion : undefined;

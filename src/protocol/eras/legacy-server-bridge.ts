@@ -28,6 +28,12 @@ export interface ServerRequestsTranslation {
   readonly inputRequests: InputRequests;
   /** Responses the gateway sends upstream at once, on the client's behalf (ping, refusals). */
   readonly answers: readonly ClientToServerResponse[];
+  /**
+   * What the client would have to declare for the refused requests, merged; `undefined` when nothing
+   * was refused for want of a capability. With no `inputRequests` left, fail the client's call with
+   * -32021 and this as `requiredCapabilities`, as a modern server does (SDK server, observed).
+   */
+  readonly missingCapabilities?: ClientCapabilities;
 }
 
 /**
@@ -42,6 +48,7 @@ export function serverRequestsToInputRequests(
 ): ServerRequestsTranslation {
   const inputRequests: { [key: string]: InputRequest } = {};
   const answers: ClientToServerResponse[] = [];
+  let missing: { [key: string]: unknown } | undefined;
   for (const request of requests) {
     if (request.method === 'ping') {
       // 2026-07-28 removed ping; the gateway is the upstream's peer and answers it itself.
@@ -53,14 +60,25 @@ export function serverRequestsToInputRequests(
       answers.push(refusal(request, `the client cannot serve ${request.method} through this gateway`));
       continue;
     }
-    if (missingCapabilities(required, clientCapabilities) !== undefined) {
+    const lacking = missingCapabilities(required, clientCapabilities);
+    if (lacking !== undefined) {
+      missing = mergeCapabilities(missing, lacking);
       answers.push(refusal(request, `the client did not declare the capability ${request.method} needs`));
       continue;
     }
     const params = embeddedParams(request);
     inputRequests[inputKeyFor(request.id)] = params === undefined ? { method: request.method } : { method: request.method, params };
   }
-  return { inputRequests, answers };
+  return missing === undefined ? { inputRequests, answers } : { inputRequests, answers, missingCapabilities: missing };
+}
+
+function mergeCapabilities(into: { [key: string]: unknown } | undefined, more: ClientCapabilities): { [key: string]: unknown } {
+  const merged: { [key: string]: unknown } = { ...into };
+  for (const [key, value] of Object.entries(more)) {
+    const existing = merged[key];
+    merged[key] = isJsonObject(existing) && isJsonObject(value) ? { ...existing, ...value } : value;
+  }
+  return merged;
 }
 
 export interface UpstreamResponsesTranslation {
