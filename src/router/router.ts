@@ -160,11 +160,11 @@ export class Router implements ServerMessageHandler {
   private async callTool(session: ClientLink, request: JsonRpcRequest, params: Params): Promise<RouteOutcome> {
     const name = params.name;
     if (typeof name !== 'string') throw new GatehouseError('invalid_params', 'tools/call needs a string "name".');
-    const target = await this.resolveName(session.view, 'tools', name);
-    if (!target) throw new GatehouseError('tool_not_found', `No tool named "${name.slice(0, 200)}".`, { name: name.slice(0, 200) });
-    const annotations = target.item.annotations as Params | undefined;
-    const idempotent = annotations?.idempotentHint === true || annotations?.readOnlyHint === true;
     try {
+      const target = await this.resolveName(session.view, 'tools', name);
+      if (!target) throw new GatehouseError('tool_not_found', `No tool named "${name.slice(0, 200)}".`, { name: name.slice(0, 200) });
+      const annotations = target.item.annotations as Params | undefined;
+      const idempotent = annotations?.idempotentHint === true || annotations?.readOnlyHint === true;
       return await this.forward(session, target.server, request, target.original === name ? params : { ...params, name: target.original }, idempotent);
     } catch (error) {
       const failure = toGatehouseError(error);
@@ -186,10 +186,12 @@ export class Router implements ServerMessageHandler {
     const list = await this.catalog.listFor(view, kind);
     const target = list.index.get(name);
     if (target || list.failures.size === 0) return target;
+    // One server's own endpoint stays transparent when its list cannot be had: the server decides.
+    if (!view.prefixed && view.servers.length === 1) return { server: view.servers[0]!, original: name, item: {} };
     for (const server of list.failures.keys()) {
       const prefix = view.prefixed ? `${server}${this.options.separator}` : '';
       if (name.startsWith(prefix) && (view.prefixed || view.servers.length === 1)) {
-        throw new GatehouseError('upstream_unavailable', `Server "${server}": ${list.failures.get(server)}`);
+        throw new GatehouseError('upstream_unavailable', `Its tools could not be listed: ${list.failures.get(server)}`, { server });
       }
     }
     return undefined;
@@ -425,7 +427,9 @@ export class Router implements ServerMessageHandler {
         const call = context as InflightCall | undefined;
         const session = call?.session ?? (client.owner as ClientLink | undefined) ?? this.soleCaller(client);
         if (session) {
-          session.send(notification, call?.downstreamId);
+          // stdio and legacy SSE do not say which call a log line belongs to; the session's call in
+          // flight on this client is the best guess, and keeps it on that call's stream.
+          session.send(notification, call?.downstreamId ?? this.relatedCall(client, session)?.downstreamId);
           return;
         }
         if (notification.method === Method.message) {

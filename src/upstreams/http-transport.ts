@@ -4,6 +4,9 @@ import { toMessage, isRequest, type JsonRpcMessage, type RequestId } from '../pr
 import { readSse } from './sse-reader.js';
 import { SessionExpiredError, type MessageSink, type UpstreamTransport } from './transport.js';
 
+/** How many times one POST stream is resumed before the request is failed. */
+const MAX_RESUMES = 20;
+
 export interface HttpTransportOptions {
   url: URL;
   headers: Readonly<Record<string, string>>;
@@ -27,9 +30,11 @@ export class StreamableHttpTransport implements UpstreamTransport {
   private readonly inflight = new Set<AbortController>();
   private eventStream: AbortController | undefined;
   private readonly baseHeaders: Record<string, string>;
+  private readonly path: string;
 
   constructor(private readonly options: HttpTransportOptions) {
     this.baseHeaders = { ...options.headers };
+    this.path = options.url.pathname + options.url.search;
   }
 
   start(sink: MessageSink): Promise<void> {
@@ -54,9 +59,10 @@ export class StreamableHttpTransport implements UpstreamTransport {
     this.inflight.add(abort);
     const headers = this.headers('application/json, text/event-stream');
     headers['content-type'] = 'application/json';
+    let streaming = false;
     try {
       const response = await this.options.pool.request({
-        path: this.options.url.pathname + this.options.url.search,
+        path: this.path,
         method: 'POST',
         headers,
         body: JSON.stringify(message),
@@ -83,13 +89,15 @@ export class StreamableHttpTransport implements UpstreamTransport {
       }
       if (contentType.includes('text/event-stream')) {
         // The reply and anything related to it (progress, sampling requests) arrive on this stream.
+        streaming = true;
         this.consumeStream(response.body, relatedTo, abort);
         return;
       }
       const text = await response.body.text();
       if (!this.deliverJson(text, relatedTo)) throw new Error('upstream answered with a body that is not JSON-RPC');
     } finally {
-      if (!abort.signal.aborted) this.inflight.delete(abort);
+      // A streaming reply keeps its abort handle until the stream ends (consumeStream owns it then).
+      if (!streaming) this.inflight.delete(abort);
     }
   }
 
@@ -105,21 +113,56 @@ export class StreamableHttpTransport implements UpstreamTransport {
     return true;
   }
 
-  private consumeStream(body: AsyncIterable<Uint8Array>, relatedTo: RequestId | undefined, abort: AbortController): void {
+  /**
+   * Reads a POST's SSE stream. Spec 2025-11-25 §Resumability: a server may close the stream before
+   * answering (polling); the client then resumes it with GET and Last-Event-ID, after `retry` ms.
+   */
+  private consumeStream(body: AsyncIterable<Uint8Array>, relatedTo: RequestId, abort: AbortController): void {
     this.inflight.add(abort);
-    readSse(body, (event) => this.onEvent(event.data, relatedTo))
-      .catch((error: unknown) => {
+    const progress = { lastEventId: undefined as string | undefined, retryMs: 1_000, answered: false };
+    const onEvent = (event: { id?: string | undefined; data: string }): void => {
+      if (event.id !== undefined) progress.lastEventId = event.id;
+      if (this.onEvent(event.data, relatedTo) === relatedTo) progress.answered = true;
+    };
+    const onRetry = (retryMs: number): void => {
+      progress.retryMs = retryMs;
+    };
+    (async () => {
+      try {
+        await readSse(body, onEvent, onRetry);
+        for (let attempt = 0; !progress.answered && !this.closed && progress.lastEventId !== undefined && attempt < MAX_RESUMES; attempt++) {
+          await new Promise((resolve) => setTimeout(resolve, Math.min(progress.retryMs, 10_000)).unref());
+          const headers = this.headers('text/event-stream');
+          headers['last-event-id'] = progress.lastEventId;
+          const response = await this.options.pool.request({ path: this.path, method: 'GET', headers, signal: abort.signal });
+          if (response.statusCode !== 200) {
+            await response.body.dump();
+            break;
+          }
+          await readSse(response.body, onEvent, onRetry);
+        }
+      } catch (error) {
         if (!this.closed) this.options.logger.debug({ err: String(error) }, 'upstream stream ended with an error');
-      })
-      .finally(() => this.inflight.delete(abort));
+      } finally {
+        this.inflight.delete(abort);
+      }
+      if (!progress.answered && !this.closed && !abort.signal.aborted) {
+        // Nothing more will come for this request: fail it now rather than at its timeout.
+        this.sink?.({ jsonrpc: '2.0', id: relatedTo, error: { code: -32000, message: 'The upstream server closed the stream before answering.' } }, relatedTo);
+      }
+    })();
   }
 
-  private onEvent(data: string, relatedTo: RequestId | undefined): void {
-    if (data.length === 0) return; // priming events carry only an id
+  /** Delivers one SSE event's message; returns the id when it was a response. */
+  private onEvent(data: string, relatedTo: RequestId | undefined): RequestId | null | undefined {
+    if (data.length === 0) return undefined; // priming events carry only an id
     try {
-      this.sink?.(toMessage(JSON.parse(data)), relatedTo);
+      const message = toMessage(JSON.parse(data));
+      this.sink?.(message, relatedTo);
+      return 'method' in message ? undefined : message.id;
     } catch {
       this.options.logger.warn({ data: data.slice(0, 200) }, 'upstream sent an SSE event that is not JSON-RPC; ignored');
+      return undefined;
     }
   }
 
@@ -139,7 +182,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
         const headers = this.headers('text/event-stream');
         if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
         const response = await this.options.pool.request({
-          path: this.options.url.pathname + this.options.url.search,
+          path: this.path,
           method: 'GET',
           headers,
           signal: abort.signal,
@@ -173,7 +216,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
     // Spec §Session Management: clients SHOULD DELETE a session they no longer need. Best effort.
     try {
       const response = await this.options.pool.request({
-        path: this.options.url.pathname + this.options.url.search,
+        path: this.path,
         method: 'DELETE',
         headers: this.headers('application/json'),
         signal: AbortSignal.timeout(2_000),
