@@ -51,7 +51,8 @@ function classify(outcome: ProbeOutcome, context: ProbeContext): ProbeVerdict {
       const revision = preferredRevision(discovered.supportedVersions, 'modern');
       if (revision !== undefined) return { kind: 'modern', revision, discovered };
       // A discover result with no shared modern revision: modern server we cannot talk to on that era.
-      return context.legacyFallback ? { kind: 'legacy' } : { kind: 'fail', reason: `no shared revision in ${discovered.supportedVersions.join(', ')}` };
+      if (context.legacyFallback) return { kind: 'legacy' };
+      return { kind: 'fail', reason: `no shared revision in ${discovered.supportedVersions.join(', ')}` };
     }
     case 'rpc-error':
       return fromRpcError(outcome.code, outcome.data, context);
@@ -66,7 +67,8 @@ function classify(outcome: ProbeOutcome, context: ProbeContext): ProbeVerdict {
     case 'closed':
       // Spec stdio §Backward Compatibility: no answer within a reasonable time identifies a legacy server
       // (some legacy stdio servers exit on any request before initialize). Over HTTP it is a network fault.
-      return context.transport === 'stdio' ? { kind: 'legacy' } : { kind: 'fail', reason: `the probe ${outcome.kind === 'timeout' ? 'timed out' : 'connection closed'}` };
+      if (context.transport === 'stdio') return { kind: 'legacy' };
+      return { kind: 'fail', reason: outcome.kind === 'timeout' ? 'the probe timed out' : 'the connection closed during the probe' };
     case 'network-error':
       return { kind: 'fail', reason: outcome.message };
   }

@@ -49,7 +49,8 @@ export function classifyInbound(message: InboundMessage): InboundEra {
   }
   if (!isJsonObject(body) || body.jsonrpc !== '2.0') return rejected(-32600, 'Bad Request: the body is not a JSON-RPC message');
   if (typeof body.method !== 'string') {
-    return 'result' in body || 'error' in body ? { era: 'legacy', reason: 'response' } : rejected(-32600, 'Bad Request: the body is not a JSON-RPC message');
+    if ('result' in body || 'error' in body) return { era: 'legacy', reason: 'response' };
+    return rejected(-32600, 'Bad Request: the body is not a JSON-RPC message');
   }
   const method = body.method;
   const isRequest = 'id' in body;
@@ -58,14 +59,19 @@ export function classifyInbound(message: InboundMessage): InboundEra {
   const validModernClaim = reading.kind === 'valid' && eraOf(reading.meta.protocolVersion) === 'modern';
   if (isRequest && method === 'initialize' && !validModernClaim) {
     // A valid modern claim wins over the method name; the modern era then answers -32601 for initialize.
-    if (headerIsModern) return { era: 'rejected', rejection: headerMismatch('an initialize request was sent with a modern MCP-Protocol-Version header') };
+    if (headerIsModern) {
+      return { era: 'rejected', rejection: headerMismatch('an initialize request was sent with a modern MCP-Protocol-Version header') };
+    }
     const requested = isJsonObject(body.params) ? body.params.protocolVersion : undefined;
-    return typeof requested === 'string' ? { era: 'legacy', reason: 'initialize', requestedVersion: requested } : { era: 'legacy', reason: 'initialize' };
+    return typeof requested === 'string'
+      ? { era: 'legacy', reason: 'initialize', requestedVersion: requested }
+      : { era: 'legacy', reason: 'initialize' };
   }
 
   if (reading.kind === 'absent') {
     if (headerIsModern && isRequest) {
-      return { era: 'rejected', rejection: invalidEnvelope(`MCP-Protocol-Version names ${header} but params._meta lacks ${MetaKey.protocolVersion}`) };
+      const detail = `MCP-Protocol-Version names ${header} but params._meta lacks ${MetaKey.protocolVersion}`;
+      return { era: 'rejected', rejection: invalidEnvelope(detail) };
     }
     if (headerIsModern) return { era: 'modern', kind: 'notification', revision: header as string };
     const reason: LegacyReason = isRequest ? 'no-claim' : 'notification';
@@ -73,10 +79,12 @@ export function classifyInbound(message: InboundMessage): InboundEra {
   }
 
   // Notifications carry no capabilities; only the version claim itself has to be well-formed.
-  const claimed = isJsonObject(body.params) && isJsonObject(body.params._meta) ? body.params._meta[MetaKey.protocolVersion] : undefined;
+  const meta = isJsonObject(body.params) && isJsonObject(body.params._meta) ? body.params._meta : {};
+  const claimed = meta[MetaKey.protocolVersion];
   if (reading.kind === 'invalid' && (isRequest || typeof claimed !== 'string')) {
     const first = reading.issues[0];
-    return { era: 'rejected', rejection: invalidEnvelope(first === undefined ? 'malformed' : `${first.key}: ${first.problem}`, { issues: reading.issues }) };
+    const detail = first === undefined ? 'malformed' : `${first.key}: ${first.problem}`;
+    return { era: 'rejected', rejection: invalidEnvelope(detail, { issues: reading.issues }) };
   }
   const revision = claimed as string;
   if (header !== undefined && header !== revision) {
