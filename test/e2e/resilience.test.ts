@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { everythingStdio, startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
+
+function fixture(name: string, env: Record<string, string> = {}, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { command: process.execPath, args: ['--import', 'tsx', `test/fixtures/${name}.ts`, '--stdio'], env, ...extra };
+}
+
+function textOf(result: object): string {
+  return (((result as { content?: unknown }).content ?? []) as { text?: string }[]).map((item) => item.text ?? '').join('\n');
+}
+
+describe('one broken, slow or hung upstream never breaks a client session', () => {
+  let gateway: GatewayProcess;
+  let client: Client;
+
+  before(async () => {
+    gateway = await startGateway({
+      upstreamDefaults: { listTimeoutMs: 8_000, restartBackoffMs: 100 },
+      servers: {
+        good: everythingStdio,
+        crashy: fixture('crash-server', {}, { isolation: 'shared' }),
+        hung: fixture('hang-server', {}, { requestTimeoutMs: 1_500 }),
+        dead: fixture('crash-server', { CRASH_ON_START: '1' }, { isolation: 'shared' }),
+        slow: fixture('slow-start-server', { SLOW_START_MS: '500' }),
+      },
+    });
+    client = new Client({ name: 'resilience', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp`)));
+  });
+
+  after(async () => {
+    await client?.close();
+    await gateway?.close();
+  });
+
+  test('lists leave out the servers that fail or hang and keep the others', async () => {
+    const { tools } = await client.listTools();
+    const names = tools.map((tool) => tool.name);
+    assert.ok(names.includes('good__echo'), names.join(','));
+    assert.ok(names.includes('crashy__echo'), names.join(','));
+    assert.ok(names.includes('slow__echo'), names.join(','));
+    assert.ok(!names.some((name) => name.startsWith('hung__') || name.startsWith('dead__')), names.join(','));
+  });
+
+  test('/readyz reports the server that cannot start, with the reason', async () => {
+    const response = await fetch(`${gateway.url}/readyz`);
+    assert.equal(response.status, 503);
+    const report = (await response.json()) as { ready: boolean; servers: Record<string, { state: string; lastError?: string }> };
+    assert.equal(report.ready, false);
+    assert.equal(report.servers.dead?.state, 'down');
+    assert.match(report.servers.dead?.lastError ?? '', /exited|closed/);
+    assert.equal(report.servers.good?.state, 'ready');
+  });
+
+  test('a call to a server that is down is a tool error the agent can act on', async () => {
+    const result = await client.callTool({ name: 'dead__echo', arguments: { text: 'x' } });
+    assert.equal(result.isError, true);
+    assert.match(textOf(result), /dead/);
+  });
+
+  test('a server whose lists hang is left out, and its tools say why', async () => {
+    const result = await client.callTool({ name: 'hung__echo', arguments: { text: 'x' } });
+    assert.equal(result.isError, true);
+    assert.match(textOf(result), /hung.*did not answer/);
+  });
+
+  test('a call to a hung server times out as a tool error, and the session goes on', async () => {
+    const single = new Client({ name: 'single', version: '1' });
+    await single.connect(new StreamableHTTPClientTransport(new URL(`${gateway.url}/servers/hung/mcp`)));
+    try {
+      const result = await single.callTool({ name: 'echo', arguments: { text: 'x' } });
+      assert.equal(result.isError, true);
+      assert.match(textOf(result), /did not answer within 1500 ms/);
+      assert.deepEqual(await single.ping(), {});
+    } finally {
+      await single.close();
+    }
+    const echo = await client.callTool({ name: 'good__echo', arguments: { message: 'after' } });
+    assert.equal(textOf(echo), 'Echo: after');
+  });
+
+  test('a server that crashes mid-call gives a tool error, is restarted, and serves again', async () => {
+    const crashed = await client.callTool({ name: 'crashy__crash', arguments: {} });
+    assert.equal(crashed.isError, true);
+    assert.match(textOf(crashed), /crashy/);
+    // The supervisor restarts it with backoff; calls succeed again once it is back.
+    let text = '';
+    for (let attempt = 0; attempt < 200 && text !== 'back'; attempt++) {
+      const result = await client.callTool({ name: 'crashy__echo', arguments: { text: 'back' } });
+      text = result.isError ? '' : textOf(result);
+      if (!text) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(text, 'back');
+    assert.ok(gateway.logs.some((line) => line.msg === 'restarting upstream' && line.server === 'crashy'));
+  });
+});
