@@ -32,12 +32,18 @@ export class Catalog {
   private readonly lists = new Map<string, Params[]>();
   private readonly loading = new Map<string, Promise<Params[]>>();
   private readonly viewLists = new Map<string, Promise<ViewList>>();
+  private readonly built = new Map<string, ViewList>();
 
   constructor(
     private readonly fetch: ListFetcher,
     private readonly separator: string,
     private readonly pageSize: number,
   ) {}
+
+  /** The merged list when it is already built (no promise: the hot path of every call). */
+  peek(view: View, kind: ListKind): ViewList | undefined {
+    return this.built.get(`${view.name}\0${kind}`);
+  }
 
   /** The merged list of `kind` for `view`; servers that fail are left out and reported. */
   listFor(view: View, kind: ListKind): Promise<ViewList> {
@@ -48,7 +54,11 @@ export class Catalog {
       this.viewLists.set(key, list);
       // A view with failures is not cached, so the next call tries the failed servers again.
       list.then(
-        (built) => built.failures.size > 0 && this.viewLists.get(key) === list && this.viewLists.delete(key),
+        (built) => {
+          if (this.viewLists.get(key) !== list) return;
+          if (built.failures.size > 0) this.viewLists.delete(key);
+          else this.built.set(key, built);
+        },
         () => this.viewLists.get(key) === list && this.viewLists.delete(key),
       );
     }
@@ -63,13 +73,17 @@ export class Catalog {
     }
     for (const key of [...this.viewLists.keys()]) {
       const kind = key.slice(key.indexOf('\0') + 1) as ListKind;
-      if (kinds.includes(kind)) this.viewLists.delete(key);
+      if (kinds.includes(kind)) {
+        this.viewLists.delete(key);
+        this.built.delete(key);
+      }
     }
   }
 
   /** Forgets every merged list of the views (used when the set of views or servers changes). */
   clearViews(): void {
     this.viewLists.clear();
+    this.built.clear();
   }
 
   private serverList(server: string, kind: ListKind): Promise<Params[]> {

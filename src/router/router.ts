@@ -183,7 +183,7 @@ export class Router implements ServerMessageHandler {
 
   /** Finds a tool or prompt by exposed name; a name from a server that is down still says so. */
   private async resolveName(view: View, kind: 'tools' | 'prompts', name: string): Promise<Target | undefined> {
-    const list = await this.catalog.listFor(view, kind);
+    const list = this.catalog.peek(view, kind) ?? (await this.catalog.listFor(view, kind));
     const target = list.index.get(name);
     if (target || list.failures.size === 0) return target;
     // One server's own endpoint stays transparent when its list cannot be had: the server decides.
@@ -284,7 +284,7 @@ export class Router implements ServerMessageHandler {
   private async forward(session: ClientLink, server: string, request: JsonRpcRequest, params: Params, idempotent = false): Promise<RouteOutcome> {
     const upstream = this.upstreams.get(server);
     if (!upstream) throw new GatehouseError('upstream_unavailable', `Server "${server}" is not configured.`);
-    const client = await upstream.clientFor(session);
+    const client = upstream.readyClientFor(session) ?? (await upstream.clientFor(session));
     const relay = this.relayOf(session);
     const upstreamId = client.allocateId();
     const call: InflightCall = { session, downstreamId: request.id, client, upstreamId, cancelled: false };

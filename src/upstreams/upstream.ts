@@ -46,6 +46,7 @@ export class Upstream {
   private shared: UpstreamClient | undefined;
   private connecting: Promise<UpstreamClient> | undefined;
   private readonly perSession = new Map<string, Promise<UpstreamClient>>();
+  private readonly ready = new Map<string, UpstreamClient>();
   private readonly pool: Pool | undefined;
   private backoffMs: number;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -95,6 +96,12 @@ export class Upstream {
     return this.connecting;
   }
 
+  /** The connected client for a session, without waiting: the hot path's common case. */
+  readyClientFor(owner: SessionOwner): UpstreamClient | undefined {
+    const client = this.isolatesSessions ? this.ready.get(owner.id) : this.shared;
+    return client && !client.isClosed ? client : undefined;
+  }
+
   /** The client to use for a downstream session's calls. */
   clientFor(owner: SessionOwner): Promise<UpstreamClient> {
     if (!this.isolatesSessions) return this.sharedClient();
@@ -102,6 +109,7 @@ export class Upstream {
     if (existing) return existing;
     const created = this.connect(owner).then((client) => {
       client.openEventStream();
+      if (this.perSession.get(owner.id) === created) this.ready.set(owner.id, client);
       return client;
     });
     this.perSession.set(owner.id, created);
@@ -114,6 +122,7 @@ export class Upstream {
     const client = this.perSession.get(ownerId);
     if (!client) return;
     this.perSession.delete(ownerId);
+    this.ready.delete(ownerId);
     client.then((c) => c.close()).catch(() => undefined);
   }
 
@@ -121,7 +130,10 @@ export class Upstream {
   clientClosed(client: UpstreamClient, reason: Error | undefined): void {
     if (client.owner !== undefined) {
       const owner = client.owner as SessionOwner;
-      this.perSession.delete(owner.id);
+      if (this.ready.get(owner.id) === client) {
+        this.perSession.delete(owner.id);
+        this.ready.delete(owner.id);
+      }
       return;
     }
     if (client !== this.shared) return;
@@ -198,6 +210,7 @@ export class Upstream {
     clearTimeout(this.restartTimer);
     const clients = [...this.perSession.values()];
     this.perSession.clear();
+    this.ready.clear();
     const connecting = this.connecting?.catch(() => undefined);
     await Promise.allSettled([
       ...clients.map((client) => client.then((c) => c.close())),
