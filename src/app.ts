@@ -98,6 +98,7 @@ export class Gateway {
     }
     this.http = new GatewayHttpServer(
       this.handler,
+      this.router,
       this.sessions,
       (name) => this.view(name),
       () => this.readiness(),

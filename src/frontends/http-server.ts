@@ -5,7 +5,8 @@ import type { Logger } from '../observability/index.js';
 import type { SessionStore, SessionView } from '../session/index.js';
 import { checkOrigin, type OriginPolicy } from './http-guard.js';
 import { LegacySseFrontend } from './legacy-sse.js';
-import type { MessageHandler } from './message-handler.js';
+import type { MessageHandler, RelayHooks } from './message-handler.js';
+import { ModernHttpFrontend } from './modern-http.js';
 import { StreamableHttpFrontend, writeHttpError } from './streamable-http.js';
 
 export interface HttpServerOptions {
@@ -43,13 +44,14 @@ export class GatewayHttpServer {
 
   constructor(
     private readonly handler: MessageHandler,
+    relay: RelayHooks,
     sessions: SessionStore,
     private readonly viewOf: (name: string | undefined) => SessionView | undefined,
     private readonly readiness: () => ReadinessReport,
     private readonly options: HttpServerOptions,
     private readonly logger: Logger,
   ) {
-    this.streamable = new StreamableHttpFrontend(handler, sessions, options, logger);
+    this.streamable = new StreamableHttpFrontend(handler, sessions, options, logger, new ModernHttpFrontend(handler, relay, sessions, logger));
     this.legacy = new LegacySseFrontend(handler, options);
     this.server = createServer({ requestTimeout: options.requestTimeoutMs, headersTimeout: options.headersTimeoutMs, keepAliveTimeout: options.keepAliveTimeoutMs }, (request, response) => {
       this.serve(request, response).catch((error: unknown) => {

@@ -24,7 +24,7 @@ export interface RelayHooks {
   describe(view: SessionView): Promise<{ capabilities: Params; instructions?: string; serverInfo?: Params }>;
   onClientNotification(session: ClientSession, notification: JsonRpcNotification): void;
   onClientResponse(session: ClientSession, response: JsonRpcResponse): void;
-  closeSession(session: ClientSession): void;
+  closeSession(session: ClientSession, cancelCalls?: boolean): void;
 }
 
 export const GATEWAY_INFO = { name: 'gatehouse', title: 'Gatehouse MCP gateway', version: '0.1.0' } as const;
@@ -107,6 +107,12 @@ export class MessageHandler {
   response(session: ClientSession, response: JsonRpcResponse): void {
     session.touch();
     this.relay.onClientResponse(session, response);
+  }
+
+  /** A stateless (2026-07-28) request is over: forget its bookkeeping, but not calls parked for a retry. */
+  release(session: ClientSession, cancelCalls: boolean): void {
+    session.closed = true;
+    this.relay.closeSession(session, cancelCalls);
   }
 
   close(session: ClientSession): void {

@@ -19,6 +19,7 @@ import {
 import type { ClientChannel, ClientSession, SessionStore, SessionView } from '../session/index.js';
 import { acceptsJsonAndSse, acceptsSse, isJsonContentType, readBody } from './http-guard.js';
 import type { MessageHandler } from './message-handler.js';
+import { claimsModernEra, type ModernHttpFrontend } from './modern-http.js';
 import { EventStore, SseStream, parseEventId } from './sse-stream.js';
 
 export interface StreamableHttpOptions {
@@ -172,6 +173,7 @@ export class StreamableHttpFrontend {
     private readonly sessions: SessionStore,
     private readonly options: StreamableHttpOptions,
     private readonly logger: Logger,
+    private readonly modern: ModernHttpFrontend,
   ) {}
 
   async handle(request: IncomingMessage, response: ServerResponse, view: SessionView): Promise<void> {
@@ -213,6 +215,8 @@ export class StreamableHttpFrontend {
       throw new GatehouseError('parse_error');
     }
     if (Array.isArray(parsed)) return this.postBatch(request, response, view, parsed);
+    // A 2026-07-28 request names its revision in _meta (and a header); it has no session.
+    if (claimsModernEra(request, parsed) && (await this.modern.post(request, response, view, parsed))) return;
     const message = toMessage(parsed);
     if ('method' in message && message.method === Method.initialize) {
       if (!isRequest(message)) throw new GatehouseError('invalid_request', 'initialize must be a request.');

@@ -1,5 +1,6 @@
 import { GatehouseError, randomToken } from '../core/index.js';
 import { listKeyOf, type ListKind, type Params } from '../protocol/index.js';
+import { toModernResult } from '../protocol/eras/index.js';
 import { exposedName, exposedUri } from './names.js';
 import type { View } from './view.js';
 
@@ -17,9 +18,24 @@ export interface ViewList {
   readonly items: readonly Params[];
   readonly index: ReadonlyMap<string, Target>;
   readonly pages: readonly string[];
+  /** The same pages shaped for 2026-07-28 clients (resultType, ttlMs, cacheScope), made on first use. */
+  modernPages?: string[];
   readonly cursorPrefix: string;
   /** Servers whose list could not be fetched, with the reason (left out of `items`). */
   readonly failures: ReadonlyMap<string, string>;
+}
+
+const METHOD_OF_LIST_KEY: Record<string, string> = {
+  tools: 'tools/list',
+  prompts: 'prompts/list',
+  resources: 'resources/list',
+  resourceTemplates: 'resources/templates/list',
+};
+
+function modernPage(page: string): string {
+  const parsed = JSON.parse(page) as Params;
+  const method = METHOD_OF_LIST_KEY[Object.keys(parsed).find((key) => key in METHOD_OF_LIST_KEY) ?? 'tools']!;
+  return JSON.stringify(toModernResult(method, parsed));
 }
 
 export type ListFetcher = (server: string, kind: ListKind) => Promise<Params[]>;
@@ -149,12 +165,13 @@ export class Catalog {
 }
 
 /** The page a cursor names, or an `invalid_params` error for a cursor from an older list. */
-export function pageOf(list: ViewList, cursor: unknown): string {
-  if (cursor === undefined) return list.pages[0]!;
+export function pageOf(list: ViewList, cursor: unknown, modern = false): string {
+  const pages = modern ? (list.modernPages ??= list.pages.map(modernPage)) : list.pages;
+  if (cursor === undefined) return pages[0]!;
   if (typeof cursor === 'string') {
     const dot = cursor.lastIndexOf('.');
     const page = Number(cursor.slice(dot + 1));
-    if (cursor.slice(0, dot) === list.cursorPrefix && Number.isInteger(page) && list.pages[page] !== undefined) return list.pages[page];
+    if (cursor.slice(0, dot) === list.cursorPrefix && Number.isInteger(page) && pages[page] !== undefined) return pages[page];
   }
   throw new GatehouseError('invalid_params', 'The cursor is unknown or expired (the list changed); list again from the start.');
 }

@@ -4,11 +4,30 @@ import type { ClientLink } from './client-link.js';
 
 /** A client's request being served upstream. */
 export interface InflightCall {
-  readonly session: ClientLink;
-  readonly downstreamId: RequestId;
+  /** Mutable: a 2026-07-28 retry carries a parked call over to the retry's request. */
+  session: ClientLink;
+  downstreamId: RequestId;
   readonly client: UpstreamClient;
   upstreamId: RequestId | undefined;
   cancelled: boolean;
+  /** Set for 2026-07-28 callers: server-to-client requests wait here to become input_required. */
+  inputs?: InputWaiter;
+}
+
+/** Server requests collected for a stateless caller, and the wake-up of whoever waits for them. */
+export interface InputWaiter {
+  /** Arrived, not yet put to the client. */
+  readonly pending: PendingServerRequest[];
+  /** Put to the client in the last input_required round; its retry answers them. */
+  asked: PendingServerRequest[];
+  wake: (() => void) | undefined;
+}
+
+export interface PendingServerRequest {
+  readonly jsonrpc: '2.0';
+  readonly id: RequestId;
+  readonly method: string;
+  readonly params?: Record<string, unknown>;
 }
 
 /** A server's request waiting for the client's answer. */

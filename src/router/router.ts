@@ -15,7 +15,9 @@ import {
   type RequestOutcome,
 } from '../protocol/index.js';
 import type { ServerMessageHandler, Upstream, UpstreamClient } from '../upstreams/index.js';
+import { canReturnInputRequired, withoutModernFields } from '../protocol/eras/index.js';
 import { Catalog, pageOf, type Target } from './catalog.js';
+import { InputBridge, newInputWaiter } from './input-bridge.js';
 import type { ClientLink } from './client-link.js';
 import { exposedUri, splitExposedUri } from './names.js';
 import { RelayState, type InflightCall } from './relay-state.js';
@@ -60,6 +62,7 @@ export class Router implements ServerMessageHandler {
   private readonly progress = new Map<string, ProgressRoute>();
   private nextToken = 1;
   private nextClientRequest = 1;
+  private readonly inputs = new InputBridge();
 
   constructor(private readonly options: RouterOptions) {
     this.catalog = new Catalog((server, kind) => this.fetchList(server, kind), options.separator, options.pageSize);
@@ -116,13 +119,13 @@ export class Router implements ServerMessageHandler {
     const params = request.params ?? {};
     switch (request.method) {
       case Method.toolsList:
-        return this.list(session.view, 'tools', request.id, params);
+        return this.list(session, 'tools', request.id, params);
       case Method.promptsList:
-        return this.list(session.view, 'prompts', request.id, params);
+        return this.list(session, 'prompts', request.id, params);
       case Method.resourcesList:
-        return this.list(session.view, 'resources', request.id, params);
+        return this.list(session, 'resources', request.id, params);
       case Method.resourceTemplatesList:
-        return this.list(session.view, 'resourceTemplates', request.id, params);
+        return this.list(session, 'resourceTemplates', request.id, params);
       case Method.toolsCall:
         return this.callTool(session, request, params);
       case Method.promptsGet:
@@ -145,12 +148,12 @@ export class Router implements ServerMessageHandler {
     }
   }
 
-  private async list(view: View, kind: ListKind, id: RequestId, params: Params): Promise<RouteOutcome> {
-    const list = await this.catalog.listFor(view, kind);
+  private async list(session: ClientLink, kind: ListKind, id: RequestId, params: Params): Promise<RouteOutcome> {
+    const list = await this.catalog.listFor(session.view, kind);
     if (list.failures.size > 0) {
       this.options.logger.warn({ kind, failures: Object.fromEntries(list.failures) }, 'some servers were left out of a list');
     }
-    return { id, serialisedResult: pageOf(list, params.cursor) };
+    return { id, serialisedResult: pageOf(list, params.cursor, session.stateless === true) };
   }
 
   private async lookup(view: View, kind: ListKind, key: string): Promise<Target | undefined> {
@@ -284,10 +287,15 @@ export class Router implements ServerMessageHandler {
   private async forward(session: ClientLink, server: string, request: JsonRpcRequest, params: Params, idempotent = false): Promise<RouteOutcome> {
     const upstream = this.upstreams.get(server);
     if (!upstream) throw new GatehouseError('upstream_unavailable', `Server "${server}" is not configured.`);
+    const bridged = session.stateless === true && canReturnInputRequired(request.method);
+    // A 2026-07-28 retry continues the call it names instead of starting one.
+    if (bridged && params.requestState !== undefined) return this.inputs.resume(session, request.id, params.requestState, params.inputResponses);
+    if (session.stateless) params = withoutModernFields(params) ?? {};
     const client = upstream.readyClientFor(session) ?? (await upstream.clientFor(session));
     const relay = this.relayOf(session);
     const upstreamId = client.allocateId();
     const call: InflightCall = { session, downstreamId: request.id, client, upstreamId, cancelled: false };
+    if (bridged) call.inputs = newInputWaiter();
     relay.inflight.set(request.id, call);
     let token: string | undefined;
     const meta = params._meta as Params | undefined;
@@ -298,23 +306,26 @@ export class Router implements ServerMessageHandler {
       this.progress.set(token, { call, downstreamToken });
       params = { ...params, _meta: { ...meta, progressToken: token } };
     }
+    const completion = this.settleReply(call, client.request(request.method, params, { id: upstreamId, context: call, timeoutMs: upstream.requestTimeoutMs, idempotent }), () => {
+      if (relay.inflight.get(request.id) === call) relay.inflight.delete(request.id);
+      if (token !== undefined) this.progress.delete(token);
+    });
+    return bridged ? this.inputs.settle(call, completion) : completion;
+  }
+
+  /** The upstream's reply under the client's id (the call's current one: a retry may have taken it over). */
+  private async settleReply(call: InflightCall, reply: Promise<JsonRpcResponse>, cleanup: () => void): Promise<RouteOutcome> {
     try {
-      const response = await client.request(request.method, params, {
-        id: upstreamId,
-        context: call,
-        timeoutMs: upstream.requestTimeoutMs,
-        idempotent,
-      });
+      const response = await reply;
       if (call.cancelled) return undefined;
       return 'result' in response
-        ? { jsonrpc: '2.0', id: request.id, result: response.result }
-        : { jsonrpc: '2.0', id: request.id, error: response.error };
+        ? { jsonrpc: '2.0', id: call.downstreamId, result: response.result }
+        : { jsonrpc: '2.0', id: call.downstreamId, error: response.error };
     } catch (error) {
       if (call.cancelled) return undefined;
       throw error;
     } finally {
-      if (relay.inflight.get(request.id) === call) relay.inflight.delete(request.id);
-      if (token !== undefined) this.progress.delete(token);
+      cleanup();
     }
   }
 
@@ -355,10 +366,10 @@ export class Router implements ServerMessageHandler {
   }
 
   /** The session ended: cancel its calls, refuse its pending server requests, end its upstream sessions. */
-  closeSession(session: ClientLink): void {
+  closeSession(session: ClientLink, cancelCalls = true): void {
     const relay = this.relays.get(session.id);
     this.relays.delete(session.id);
-    if (relay) {
+    if (relay && cancelCalls) {
       for (const call of relay.inflight.values()) {
         call.cancelled = true;
         if (call.upstreamId !== undefined) call.client.cancel(call.upstreamId, 'client session ended');
@@ -373,7 +384,13 @@ export class Router implements ServerMessageHandler {
   // ---- Messages servers send on their own ----
 
   onServerRequest(client: UpstreamClient, request: JsonRpcRequest, context: unknown): void {
-    const call = context as InflightCall | undefined;
+    const call = (context as InflightCall | undefined) ?? (client.owner === undefined ? this.latestCall(client) : undefined);
+    if (call?.inputs) {
+      // A 2026-07-28 caller cannot be sent requests: they become its next input_required result.
+      call.inputs.pending.push(request);
+      call.inputs.wake?.();
+      return;
+    }
     const session = call?.session ?? (client.owner as ClientLink | undefined) ?? this.soleCaller(client);
     if (!session) {
       // A shared server asking outside any call (e.g. roots/list right after initialized) speaks to the
@@ -472,6 +489,12 @@ export class Router implements ServerMessageHandler {
       const call = context as InflightCall | undefined;
       if (call) found = call.session;
     }
+    return found;
+  }
+
+  private latestCall(client: UpstreamClient): InflightCall | undefined {
+    let found: InflightCall | undefined;
+    for (const context of client.inflightContexts()) if (context) found = context as InflightCall;
     return found;
   }
 

@@ -25,6 +25,8 @@ export class ClientSession {
   initialized = false;
   lastSeen = Date.now();
   closed = false;
+  /** A 2026-07-28 request's one-shot session: no handshake, no store entry, nothing kept after it. */
+  stateless = false;
 
   constructor(
     readonly id: string,

@@ -19,6 +19,8 @@ export interface UpstreamDefaults {
 /** The downstream side a per-session client acts for. */
 export interface SessionOwner {
   readonly id: string;
+  /** A 2026-07-28 request has no session: it is served on the shared upstream connection. */
+  readonly stateless?: boolean;
   readonly clientCapabilities: Params;
   readonly clientInfo: Params;
 }
@@ -98,13 +100,13 @@ export class Upstream {
 
   /** The connected client for a session, without waiting: the hot path's common case. */
   readyClientFor(owner: SessionOwner): UpstreamClient | undefined {
-    const client = this.isolatesSessions ? this.ready.get(owner.id) : this.shared;
+    const client = this.isolatesSessions && !owner.stateless ? this.ready.get(owner.id) : this.shared;
     return client && !client.isClosed ? client : undefined;
   }
 
   /** The client to use for a downstream session's calls. */
   clientFor(owner: SessionOwner): Promise<UpstreamClient> {
-    if (!this.isolatesSessions) return this.sharedClient();
+    if (!this.isolatesSessions || owner.stateless) return this.sharedClient();
     const existing = this.perSession.get(owner.id);
     if (existing) return existing;
     const created = this.connect(owner).then((client) => {
