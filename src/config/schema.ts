@@ -13,6 +13,13 @@ const commonServerFields = {
   description: z.string().optional(),
   enabled: z.boolean().default(true).describe('A disabled server is kept in the config but not started.'),
   requestTimeoutMs: z.number().int().positive().optional().describe('Overrides upstreamDefaults.requestTimeoutMs.'),
+  era: z
+    .enum(['auto', 'legacy', 'modern'])
+    .default('auto')
+    .describe(
+      'Protocol era toward this server. auto: a session (initialize), falling back to the stateless 2026-07-28 revision when ' +
+        'the server is modern-only; legacy: sessions only; modern: 2026-07-28 only (server/discover, no session).',
+    ),
 };
 
 const stdioServer = z

@@ -11,6 +11,15 @@ import {
   type Params,
   type RequestId,
 } from '../protocol/index.js';
+import {
+  FIRST_MODERN_REVISION,
+  ModernErrorCode,
+  isModernRevision,
+  readDiscoverResult,
+  toLegacyResult,
+  withRequestMeta,
+} from '../protocol/eras/index.js';
+import { InputRounds, MAX_INPUT_ROUNDS, type InputRound } from './input-rounds.js';
 import { SessionExpiredError, type UpstreamTransport } from './transport.js';
 
 /** What a server told us in its initialize result. */
@@ -44,7 +53,16 @@ interface Pending {
   context: unknown;
   timer: NodeJS.Timeout;
   timeoutMs: number;
+  /** Kept for 2026-07-28 retries after input_required. */
+  method: string;
+  params: Params | undefined;
+  rounds: number;
+  /** The id the router knows this call by, when a retry gave it a new one. */
+  originalId?: RequestId;
 }
+
+/** Which protocol era to speak: `auto` tries a session and falls back to 2026-07-28 when the server is modern-only. */
+export type UpstreamEra = 'auto' | 'legacy' | 'modern';
 
 export interface UpstreamClientOptions {
   server: string;
@@ -55,6 +73,7 @@ export interface UpstreamClientOptions {
   clientInfo: Params;
   clientCapabilities: Params;
   initializeTimeoutMs: number;
+  era?: UpstreamEra;
 }
 
 /**
@@ -70,6 +89,11 @@ export class UpstreamClient {
   private readonly pending = new Map<RequestId, Pending>();
   private closed = false;
   private reinitializing: Promise<void> | undefined;
+  /** Set when the server speaks only 2026-07-28: requests carry the _meta envelope, no session. */
+  private modern = false;
+  private readonly rounds = new InputRounds();
+  /** A call retried after input_required has a new id; the router still knows it by the first. */
+  private readonly aliases = new Map<RequestId, RequestId>();
 
   constructor(private readonly options: UpstreamClientOptions) {
     this.server = options.server;
@@ -101,6 +125,7 @@ export class UpstreamClient {
   }
 
   private async handshake(): Promise<ServerIdentity> {
+    if (this.options.era === 'modern') return this.discover();
     const response = await this.request(
       Method.initialize,
       {
@@ -111,6 +136,11 @@ export class UpstreamClient {
       { timeoutMs: this.options.initializeTimeoutMs },
     );
     if ('error' in response) {
+      // A modern-only server answers initialize with -32022 naming its revisions (docs/protocol-eras.md §9).
+      const supported = (response.error.data as { supported?: unknown } | undefined)?.supported;
+      if (this.options.era !== 'legacy' && response.error.code === ModernErrorCode.unsupportedProtocolVersion && Array.isArray(supported) && supported.some(isModernRevision)) {
+        return this.discover();
+      }
       throw new GatehouseError('upstream_unavailable', `initialize failed: ${response.error.message}`);
     }
     const result = response.result;
@@ -124,6 +154,43 @@ export class UpstreamClient {
     this.transport.setProtocolVersion(result.protocolVersion);
     await this.transport.send({ jsonrpc: '2.0', method: Method.initialized });
     return this.identity;
+  }
+
+  /** 2026-07-28: no handshake; server/discover tells capabilities and identity. */
+  private async discover(): Promise<ServerIdentity> {
+    this.modern = true;
+    this.transport.setProtocolVersion(FIRST_MODERN_REVISION);
+    const response = await this.request('server/discover', undefined, { timeoutMs: this.options.initializeTimeoutMs });
+    const discovered = 'result' in response ? readDiscoverResult(response.result) : undefined;
+    if (!discovered) {
+      throw new GatehouseError('upstream_protocol_error', `server/discover failed${'error' in response ? `: ${response.error.message}` : '.'}`);
+    }
+    this.identity = {
+      protocolVersion: FIRST_MODERN_REVISION,
+      capabilities: discovered.capabilities,
+      serverInfo: (discovered.serverInfo as Params | undefined) ?? {},
+      ...(discovered.instructions !== undefined ? { instructions: discovered.instructions } : {}),
+    };
+    return this.identity;
+  }
+
+  get era(): 'legacy' | 'modern' {
+    return this.modern ? 'modern' : 'legacy';
+  }
+
+  /** A request as it goes on the wire: with the per-request envelope for a 2026-07-28 server. */
+  private wire(id: RequestId, method: string, params: Params | undefined): JsonRpcRequest {
+    if (this.modern) {
+      const capabilities = { ...this.options.clientCapabilities };
+      // 2026-07-28 roots have no listChanged (there is no client notification left to announce it).
+      if (capabilities.roots !== undefined) capabilities.roots = {};
+      params = withRequestMeta(params, {
+        protocolVersion: FIRST_MODERN_REVISION,
+        clientCapabilities: capabilities,
+        clientInfo: this.options.clientInfo as { name: string; version: string },
+      });
+    }
+    return params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params };
   }
 
   async request(method: string, params: Params | undefined, options: RequestOptions): Promise<JsonRpcResponse> {
@@ -147,10 +214,10 @@ export class UpstreamClient {
   private send(method: string, params: Params | undefined, options: RequestOptions): Promise<JsonRpcResponse> {
     if (this.closed) return Promise.reject(new GatehouseError('upstream_unavailable', `Server "${this.server}" is not connected.`));
     const id = options.id ?? this.nextId++;
-    const message: JsonRpcRequest = params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params };
+    const message = this.wire(id, method, params);
     return new Promise<JsonRpcResponse>((resolve, reject) => {
       const timer = setTimeout(() => this.timeOut(id), options.timeoutMs);
-      this.pending.set(id, { resolve, reject, context: options.context, timer, timeoutMs: options.timeoutMs });
+      this.pending.set(id, { resolve, reject, context: options.context, timer, timeoutMs: options.timeoutMs, method, params, rounds: 0 });
       this.transport.send(message).catch((error: unknown) => {
         const entry = this.pending.get(id);
         if (!entry) return;
@@ -164,12 +231,16 @@ export class UpstreamClient {
 
   /** Re-arms a request's timer: a server that reports progress is alive (long-running tools). */
   touch(id: RequestId): void {
-    const entry = this.pending.get(id);
+    const entry = this.pending.get(this.aliases.get(id) ?? id);
     if (entry) entry.timer.refresh();
   }
 
   /** Asks the server to stop working on a request (spec §Cancellation); its late reply is dropped. */
   cancel(id: RequestId, reason: string): void {
+    const original = id;
+    id = this.aliases.get(id) ?? id;
+    this.aliases.delete(original);
+    this.rounds.drop(id);
     const entry = this.pending.get(id);
     if (!entry) return;
     this.pending.delete(id);
@@ -188,6 +259,8 @@ export class UpstreamClient {
 
   notify(method: string, params?: Params): Promise<void> {
     if (this.closed) return Promise.resolve();
+    // 2026-07-28 has no client notifications on HTTP (closing the stream cancels); stdio keeps cancelled.
+    if (this.modern && !(method === Method.cancelled && this.transport.kind === 'stdio')) return Promise.resolve();
     const message: JsonRpcNotification = params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params };
     return this.transport.send(message).catch(() => undefined);
   }
@@ -195,16 +268,78 @@ export class UpstreamClient {
   /** Answers a request the server sent us (sampling, elicitation, roots, ping). */
   respond(response: JsonRpcResponse): Promise<void> {
     if (this.closed) return Promise.resolve();
+    const answered = this.rounds.answer(response);
+    if (answered) {
+      if (answered.complete) this.retryAfterInput(answered.round);
+      return Promise.resolve();
+    }
     return this.transport.send(response).catch(() => undefined);
+  }
+
+  /** A 2026-07-28 server needs input: ask through the router as if the server had sent requests. */
+  private startInputRound(id: RequestId, entry: Pending, result: Params): void {
+    if (++entry.rounds > MAX_INPUT_ROUNDS) {
+      this.settle(id, { jsonrpc: '2.0', id, error: { code: -32603, message: `Server "${this.server}" asked for input more than ${MAX_INPUT_ROUNDS} times.` } });
+      return;
+    }
+    const started = this.rounds.start(id, result);
+    if ('problem' in started) {
+      this.settle(id, { jsonrpc: '2.0', id, error: { code: -32603, message: `Server "${this.server}" sent an invalid input_required result: ${started.problem}` } });
+      return;
+    }
+    entry.timer.refresh();
+    if (started.requests.length === 0) {
+      // requestState alone is load shedding: retry shortly (the SDK client waits 250 ms too).
+      setTimeout(() => this.retryAfterInput(started.round), 250).unref();
+      return;
+    }
+    for (const request of started.requests) this.options.handler.onServerRequest(this, request, entry.context);
+  }
+
+  private retryAfterInput(round: InputRound): void {
+    const entry = this.pending.get(round.requestId);
+    if (!entry || this.closed) return;
+    const retry = this.rounds.retryParams(round, entry.params);
+    if ('error' in retry) {
+      this.settle(round.requestId, { jsonrpc: '2.0', id: round.requestId, error: retry.error });
+      return;
+    }
+    // mrtr §Client Requirements: the retry is the same request with a new JSON-RPC id.
+    const newId = this.nextId++;
+    this.pending.delete(round.requestId);
+    this.pending.set(newId, entry);
+    entry.originalId ??= round.requestId;
+    this.aliases.set(entry.originalId, newId);
+    entry.timer.refresh();
+    this.transport.send(this.wire(newId, entry.method, retry.params)).catch((error: unknown) => {
+      this.settle(newId, { jsonrpc: '2.0', id: newId, error: { code: -32603, message: `Server "${this.server}": ${describe(error)}` } });
+    });
+  }
+
+  private settle(id: RequestId, response: JsonRpcResponse): void {
+    const entry = this.pending.get(id);
+    if (!entry) return;
+    this.pending.delete(id);
+    clearTimeout(entry.timer);
+    entry.resolve(response);
   }
 
   private receive(message: JsonRpcMessage, relatedTo: RequestId | undefined): void {
     if (isResponse(message)) {
-      if (message.id === null) return;
-      const entry = this.pending.get(message.id);
+      const id = message.id;
+      if (id === null) return;
+      const entry = this.pending.get(id);
       if (!entry) return; // late reply to a cancelled or timed-out request
-      this.pending.delete(message.id);
+      if (this.modern && 'result' in message) {
+        if (message.result.resultType === 'input_required') {
+          this.startInputRound(id, entry, message.result);
+          return;
+        }
+        message = { ...message, result: toLegacyResult(message.result) };
+      }
+      this.pending.delete(id);
       clearTimeout(entry.timer);
+      if (entry.originalId !== undefined) this.aliases.delete(entry.originalId);
       entry.resolve(message);
       return;
     }

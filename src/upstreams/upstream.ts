@@ -180,6 +180,7 @@ export class Upstream {
       clientInfo: owner?.clientInfo ?? GATEWAY_CLIENT_INFO,
       clientCapabilities: owner?.clientCapabilities ?? SHARED_CLIENT_CAPABILITIES,
       initializeTimeoutMs: this.defaults.initializeTimeoutMs,
+      era: this.config.era,
     });
     try {
       await client.connect();
