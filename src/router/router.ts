@@ -2,6 +2,7 @@ import { GatehouseError, toGatehouseError } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
 import {
   Method,
+  adaptToolResultForRevision,
   clientCapabilityFor,
   listChangedKindOf,
   listMethodOf,
@@ -168,7 +169,9 @@ export class Router implements ServerMessageHandler {
       if (!target) throw new GatehouseError('tool_not_found', `No tool named "${name.slice(0, 200)}".`, { name: name.slice(0, 200) });
       const annotations = target.item.annotations as Params | undefined;
       const idempotent = annotations?.idempotentHint === true || annotations?.readOnlyHint === true;
-      return await this.forward(session, target.server, request, target.original === name ? params : { ...params, name: target.original }, idempotent);
+      const outcome = await this.forward(session, target.server, request, target.original === name ? params : { ...params, name: target.original }, idempotent);
+      if (outcome && 'result' in outcome) outcome.result = adaptToolResultForRevision(outcome.result, session.protocolVersion);
+      return outcome;
     } catch (error) {
       const failure = toGatehouseError(error);
       if (failure.code !== 'upstream_unavailable' && failure.code !== 'upstream_timeout') throw failure;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { exceedsDepth, negotiateRevision, toMessage } from '../../src/protocol/index.js';
+import { adaptToolResultForRevision, exceedsDepth, negotiateRevision, toMessage } from '../../src/protocol/index.js';
 import { exposedName, exposedUri, splitExposedUri, MAX_NAME_LENGTH } from '../../src/router/index.js';
 
 describe('protocol helpers', () => {
@@ -40,5 +40,30 @@ describe('protocol helpers', () => {
     assert.equal(uri, 'files+git+https://x/y');
     assert.deepEqual(splitExposedUri(uri, (name) => name === 'files'), { server: 'files', uri: 'git+https://x/y' });
     assert.equal(splitExposedUri('git+https://x/y', (name) => name === 'files'), undefined);
+  });
+});
+
+describe('bridging content to older session-era clients', () => {
+  const result = {
+    content: [
+      { type: 'text', text: 'hello' },
+      { type: 'resource_link', uri: 'file:///a.txt', name: 'a.txt', description: 'a file' },
+      { type: 'audio', data: 'AAAA', mimeType: 'audio/wav' },
+    ],
+  };
+
+  test('a 2025-11-25 client gets the result unchanged (the same object)', () => {
+    assert.equal(adaptToolResultForRevision(result, '2025-11-25'), result);
+  });
+
+  test('a 2025-03-26 client gets resource links as text and keeps audio', () => {
+    const adapted = adaptToolResultForRevision(result, '2025-03-26');
+    assert.deepEqual((adapted.content as { type: string }[]).map((block) => block.type), ['text', 'text', 'audio']);
+    assert.match(JSON.stringify(adapted.content), /Resource link: a\.txt <file:\/\/\/a\.txt> — a file/);
+  });
+
+  test('a 2024-11-05 client gets audio as text too', () => {
+    const adapted = adaptToolResultForRevision(result, '2024-11-05');
+    assert.deepEqual((adapted.content as { type: string }[]).map((block) => block.type), ['text', 'text', 'text']);
   });
 });
