@@ -2,3 +2,4 @@ export { GatehouseError, RpcCode, isGatehouseError, toGatehouseError } from './e
 export type { ErrorCode } from './errors.js';
 export { randomToken } from './ids.js';
 export { ResourceStack } from './resource-stack.js';
+export { lineSplitter } from './line-splitter.js';

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { GatehouseError } from '../core/index.js';
+import { exceedsDepth } from '../protocol/index.js';
 
 const LOOPBACK_HOSTNAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
@@ -99,4 +100,15 @@ export function isJsonContentType(contentType: string | undefined): boolean {
   if (contentType === undefined) return false;
   const semicolon = contentType.indexOf(';');
   return (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase() === 'application/json';
+}
+
+/** Reads a JSON body within the size and nesting limits: `body_too_large`, `too_deep`, `parse_error`. */
+export async function readJsonBody(request: IncomingMessage, limits: { maxBodyBytes: number; maxDepth: number }): Promise<unknown> {
+  const body = await readBody(request, limits.maxBodyBytes);
+  if (exceedsDepth(body, limits.maxDepth)) throw new GatehouseError('too_deep', `The limit is ${limits.maxDepth}.`);
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new GatehouseError('parse_error');
+  }
 }

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatehouseError, randomToken } from '../core/index.js';
-import { exceedsDepth, type JsonRpcMessage } from '../protocol/index.js';
+import type { JsonRpcMessage } from '../protocol/index.js';
 import type { ClientChannel, SessionView } from '../session/index.js';
-import { acceptsSse, isJsonContentType, readBody } from './http-guard.js';
+import { acceptsSse, isJsonContentType, readJsonBody } from './http-guard.js';
 import type { MessageHandler } from './message-handler.js';
 import { StreamDriver } from './stream-driver.js';
 
@@ -49,14 +49,7 @@ export class LegacySseFrontend {
     const connection = this.connections.get(query.get('sessionId') ?? '');
     if (!connection || connection.view !== view) throw new GatehouseError('session_not_found');
     if (!isJsonContentType(request.headers['content-type'])) throw new GatehouseError('unsupported_media_type');
-    const body = await readBody(request, this.options.maxBodyBytes);
-    if (exceedsDepth(body, this.options.maxDepth)) throw new GatehouseError('too_deep', `The limit is ${this.options.maxDepth}.`);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body.toString('utf8'));
-    } catch {
-      throw new GatehouseError('parse_error');
-    }
+    const parsed = await readJsonBody(request, this.options);
     response.writeHead(202).end('Accepted');
     // Replies go down the stream; a failure here has no HTTP response left to carry it, so it is sent there too.
     connection.driver.receive(parsed).catch((error: unknown) => {

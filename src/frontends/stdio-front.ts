@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-import { GatehouseError, toGatehouseError } from '../core/index.js';
+import { GatehouseError, lineSplitter, toGatehouseError } from '../core/index.js';
 import { errorResponse, type JsonRpcMessage } from '../protocol/index.js';
 import type { ClientChannel, SessionView } from '../session/index.js';
 import type { MessageHandler } from './message-handler.js';
@@ -22,21 +22,15 @@ export function serveStdio(
   const channel: ClientChannel = { send: (message: JsonRpcMessage) => write(JSON.stringify(message)), close: () => undefined };
   const driver = new StreamDriver(handler, view, channel, write);
   return new Promise((resolve) => {
-    let buffered = '';
     input.setEncoding('utf8');
-    input.on('data', (chunk: string) => {
-      buffered += chunk;
-      let newline = buffered.indexOf('\n');
-      while (newline !== -1) {
-        handleLine(buffered.slice(0, newline));
-        buffered = buffered.slice(newline + 1);
-        newline = buffered.indexOf('\n');
-      }
-      if (buffered.length > maxLineBytes) {
-        buffered = '';
-        write(JSON.stringify(errorResponse(null, new GatehouseError('body_too_large').toRpcError())));
-      }
-    });
+    input.on(
+      'data',
+      lineSplitter(
+        (line) => handleLine(line),
+        maxLineBytes,
+        () => write(JSON.stringify(errorResponse(null, new GatehouseError('body_too_large').toRpcError()))),
+      ),
+    );
     input.once('end', () => {
       if (driver.session) handler.close(driver.session);
       resolve();

@@ -5,7 +5,6 @@ import {
   Method,
   allowsBatches,
   errorResponse,
-  exceedsDepth,
   isRequest,
   isResponse,
   isSupportedRevision,
@@ -17,7 +16,7 @@ import {
   type RequestOutcome,
 } from '../protocol/index.js';
 import type { ClientChannel, ClientSession, SessionStore, SessionView } from '../session/index.js';
-import { acceptsJsonAndSse, acceptsSse, isJsonContentType, readBody } from './http-guard.js';
+import { acceptsJsonAndSse, acceptsSse, isJsonContentType, readJsonBody } from './http-guard.js';
 import type { MessageHandler } from './message-handler.js';
 import { claimsModernEra, type ModernHttpFrontend } from './modern-http.js';
 import { EventStore, SseStream, parseEventId } from './sse-stream.js';
@@ -206,14 +205,7 @@ export class StreamableHttpFrontend {
   private async post(request: IncomingMessage, response: ServerResponse, view: SessionView): Promise<void> {
     if (!isJsonContentType(request.headers['content-type'])) throw new GatehouseError('unsupported_media_type');
     if (!acceptsJsonAndSse(request.headers.accept)) throw new GatehouseError('not_acceptable');
-    const body = await readBody(request, this.options.maxBodyBytes);
-    if (exceedsDepth(body, this.options.maxDepth)) throw new GatehouseError('too_deep', `The limit is ${this.options.maxDepth}.`);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body.toString('utf8'));
-    } catch {
-      throw new GatehouseError('parse_error');
-    }
+    const parsed = await readJsonBody(request, this.options);
     if (Array.isArray(parsed)) return this.postBatch(request, response, view, parsed);
     // A 2026-07-28 request names its revision in _meta (and a header); it has no session.
     if (claimsModernEra(request, parsed) && (await this.modern.post(request, response, view, parsed))) return;

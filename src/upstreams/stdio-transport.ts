@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { lineSplitter } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
 import { toMessage, type JsonRpcMessage } from '../protocol/index.js';
 import type { MessageSink, UpstreamTransport } from './transport.js';
@@ -68,8 +69,8 @@ export class StdioTransport implements UpstreamTransport {
           return;
         }
         sink(message, undefined);
-      });
-      readLines(child.stderr!, (line) => logger.info({ stderr: line }, 'upstream stderr'));
+      }, () => logger.warn('upstream wrote a line longer than 64 MiB on stdout; dropped'));
+      readLines(child.stderr!, (line) => logger.info({ stderr: line }, 'upstream stderr'), () => undefined);
     });
   }
 
@@ -105,17 +106,10 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function readLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
-  let buffered = '';
+/** A server that writes a line longer than this (64 MiB) is broken; the line is dropped, not buffered forever. */
+const MAX_LINE_LENGTH = 64 * 1024 * 1024;
+
+function readLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void, onOverflow: () => void): void {
   stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    buffered += chunk;
-    let newline = buffered.indexOf('\n');
-    while (newline !== -1) {
-      const line = buffered.slice(0, newline).replace(/\r$/, '');
-      buffered = buffered.slice(newline + 1);
-      if (line.length > 0) onLine(line);
-      newline = buffered.indexOf('\n');
-    }
-  });
+  stream.on('data', lineSplitter(onLine, MAX_LINE_LENGTH, onOverflow));
 }
