@@ -53,11 +53,17 @@ export class SseStream {
     response: ServerResponse,
     private readonly onDetach: (stream: SseStream) => void,
     private readonly prime: boolean,
+    replayAfter?: number,
   ) {
-    this.attach(response);
+    this.attach(response, replayAfter);
   }
 
-  attach(response: ServerResponse): void {
+  /**
+   * Points the stream at a (new) response. On resumption, the events after `replayAfter` are sent
+   * first and the priming event last, carrying the id of the newest event: a client cut off again
+   * right after it resumes from there, and one cut off earlier resumes from what it really got.
+   */
+  attach(response: ServerResponse, replayAfter?: number): void {
     this.response = response;
     if (!response.headersSent) {
       response.writeHead(200, {
@@ -66,9 +72,15 @@ export class SseStream {
         'x-accel-buffering': 'no',
       });
     }
+    if (replayAfter !== undefined) {
+      for (const event of this.store.after(this.streamId, replayAfter)) {
+        response.write(`id: ${this.streamId}-${event.seq}\ndata: ${event.data}\n\n`);
+      }
+    }
     // Spec 2025-11-25 §Resumability: prime the stream with an event id so the client can resume from
-    // it. Older clients would try to parse the empty data, so only 2025-11-25 sessions get it.
-    if (this.prime) this.write('', false);
+    // it. It reuses the newest id (no new sequence number), so nothing can hide behind it. Older
+    // clients would try to parse the empty data, so only 2025-11-25 sessions get it.
+    if (this.prime) response.write(`id: ${this.streamId}-${this.seq}\ndata: \n\n`);
     response.once('close', () => {
       if (this.response === response) {
         this.response = undefined;
@@ -77,16 +89,10 @@ export class SseStream {
     });
   }
 
-  write(data: string, store = true): void {
+  write(data: string): void {
     const seq = ++this.seq;
-    if (store) this.store.record(this.streamId, seq, data);
+    this.store.record(this.streamId, seq, data);
     this.response?.write(`id: ${this.streamId}-${seq}\ndata: ${data}\n\n`);
-  }
-
-  replay(afterSeq: number): void {
-    for (const event of this.store.after(this.streamId, afterSeq)) {
-      this.response?.write(`id: ${this.streamId}-${event.seq}\ndata: ${event.data}\n\n`);
-    }
   }
 
   keepAlive(): void {

@@ -252,7 +252,11 @@ export class StreamableHttpFrontend {
     for (const item of requests) {
       channel.exchanges.set(item.id, exchange);
       this.handler.request(session, item).then(
-        (outcome) => exchange.answer(outcome),
+        (outcome) => {
+          // Idle time counts from the last answer, not the last request: a long call is activity.
+          session.touch();
+          exchange.answer(outcome);
+        },
         (error: unknown) => exchange.answer(this.handler.failure(item, error)),
       );
     }
@@ -267,20 +271,17 @@ export class StreamableHttpFrontend {
     if (resumeFrom && resumeFrom.streamId !== STANDALONE_STREAM) {
       const stream = channel.liveStreams.get(resumeFrom.streamId);
       if (stream) {
-        stream.attach(response);
-        stream.replay(resumeFrom.seq);
+        stream.attach(response, resumeFrom.seq);
         return;
       }
       // The stream already finished: replay what it carried after the client's last event, then end.
-      const replay = new SseStream(resumeFrom.streamId, channel.events, response, () => undefined, false);
-      replay.replay(resumeFrom.seq);
+      const replay = new SseStream(resumeFrom.streamId, channel.events, response, () => undefined, false, resumeFrom.seq);
       replay.end();
       return;
     }
     if (channel.standalone?.response !== undefined) throw new GatehouseError('stream_conflict');
     if (channel.standalone) {
-      channel.standalone.attach(response);
-      if (resumeFrom) channel.standalone.replay(resumeFrom.seq);
+      channel.standalone.attach(response, resumeFrom?.seq);
     } else {
       channel.standalone = new SseStream(STANDALONE_STREAM, channel.events, response, () => session.touch(), channel.prime());
     }

@@ -6,6 +6,15 @@ import { isModernRevision, standardHeadersFor } from '../protocol/eras/index.js'
 import { readSse } from './sse-reader.js';
 import { SessionExpiredError, type MessageSink, type UpstreamTransport } from './transport.js';
 
+function isLostSessionError(text: string): boolean {
+  try {
+    const body = JSON.parse(text) as { id?: unknown; error?: { message?: unknown } };
+    return (body.id === undefined || body.id === null) && typeof body.error?.message === 'string' && /session/i.test(body.error.message);
+  } catch {
+    return false;
+  }
+}
+
 /** How many times one POST stream is resumed before the request is failed. */
 const MAX_RESUMES = 20;
 
@@ -72,9 +81,18 @@ export class StreamableHttpTransport implements UpstreamTransport {
     const relatedTo = isRequest(message) ? message.id : undefined;
     const sessionHeader = response.headers['mcp-session-id'];
     if (typeof sessionHeader === 'string') this.sessionId = sessionHeader;
-    if (response.statusCode === 404 && this.sessionId !== undefined && !('method' in message && message.method === 'initialize')) {
+    const carriedSession = this.sessionId !== undefined && !('method' in message && message.method === 'initialize');
+    if (response.statusCode === 404 && carriedSession) {
       await response.body.dump();
       throw new SessionExpiredError();
+    }
+    if (response.statusCode === 400 && carriedSession) {
+      // SDK 1.x servers before the spec's 404 (server-everything among them) answer a forgotten
+      // session with 400 and an id-less error naming the session: treat it as expired too.
+      const text = await response.body.text().catch(() => '');
+      if (isLostSessionError(text)) throw new SessionExpiredError();
+      if (isRequest(message) && this.deliverJson(text, message.id)) return;
+      throw new Error(`HTTP 400${text ? `: ${text.slice(0, 200)}` : ''}`);
     }
     if (response.statusCode === 202 || response.statusCode === 204) {
       await response.body.dump();
@@ -105,7 +123,15 @@ export class StreamableHttpTransport implements UpstreamTransport {
       return false;
     }
     const messages = Array.isArray(parsed) ? parsed : [parsed];
-    for (const item of messages) this.sink?.(toMessage(item), relatedTo);
+    for (const item of messages) {
+      // An error without an id answers the request it came back on (some servers leave the id out).
+      const value = typeof item === 'object' && item !== null && 'error' in item && !('id' in item) ? { ...item, id: relatedTo } : item;
+      try {
+        this.sink?.(toMessage(value), relatedTo);
+      } catch {
+        return false;
+      }
+    }
     return true;
   }
 
