@@ -127,6 +127,9 @@ const requestStateCodec = createRequestStateCodec<FlowState>({
   bind: (ctx) => ctx.mcpReq.method,
 });
 
+/** Tools whose handler reads `(args, ctx)` take no arguments but still declare an input schema. */
+const NO_ARGUMENTS = z.object({});
+
 const text = (value: string): CallToolResult => ({ content: [{ type: 'text', text: value }] });
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -231,24 +234,31 @@ function registerNotifyingTools(server: McpServer, options: ModernFixtureOptions
     }
     return text('Tool with logging executed successfully');
   };
-  server.registerTool('test_tool_with_logging', { description: 'Logs three info messages, 50 ms apart', inputSchema: z.object({}) }, (_args, ctx) =>
-    logThreeTimes(ctx, 50),
+  server.registerTool(
+    'test_tool_with_logging',
+    { description: 'Logs three info messages, 50 ms apart', inputSchema: NO_ARGUMENTS },
+    (_args, ctx) => logThreeTimes(ctx, 50),
   );
   // server-stateless reads this call's stream for only 500 ms, so it answers without pausing.
-  server.registerTool('test_logging_tool', { description: 'Logs three info messages if the request opted in', inputSchema: z.object({}) }, (_args, ctx) =>
-    logThreeTimes(ctx, 0),
+  server.registerTool(
+    'test_logging_tool',
+    { description: 'Logs three info messages if the request opted in', inputSchema: NO_ARGUMENTS },
+    (_args, ctx) => logThreeTimes(ctx, 0),
   );
-  server.registerTool('test_trigger_tool_change', { description: 'Announces notifications/tools/list_changed', inputSchema: z.object({}) }, () => {
-    options.announceListChanged('tools', server);
-    return text('tools/list_changed announced');
-  });
-  server.registerTool('test_trigger_prompt_change', { description: 'Announces notifications/prompts/list_changed', inputSchema: z.object({}) }, () => {
-    options.announceListChanged('prompts', server);
-    return text('prompts/list_changed announced');
-  });
+  for (const kind of ['tools', 'prompts'] as const) {
+    const singular = kind === 'tools' ? 'tool' : 'prompt';
+    server.registerTool(
+      `test_trigger_${singular}_change`,
+      { description: `Announces notifications/${kind}/list_changed`, inputSchema: NO_ARGUMENTS },
+      () => {
+        options.announceListChanged(kind, server);
+        return text(`${kind}/list_changed announced`);
+      },
+    );
+  }
   server.registerTool(
     'test_reconnection',
-    { description: 'Closes its SSE stream mid-call on a legacy session (SEP-1699), then answers', inputSchema: z.object({}) },
+    { description: 'Closes its SSE stream mid-call on a legacy session (SEP-1699), then answers', inputSchema: NO_ARGUMENTS },
     async (_args, ctx) => {
       ctx.http?.closeSSE?.();
       await sleep(100);
@@ -266,14 +276,16 @@ function registerInputRequiredTools(server: McpServer): void {
   const askRoots = inputRequired.listRoots();
   const askConfirm = inputRequired.elicit({ message: 'Please confirm', requestedSchema: CONFIRM_SCHEMA });
 
-  server.registerTool('test_input_required_result_elicitation', { description: 'Asks the user for a name, then greets' }, (ctx) => {
+  const greetByName = (ctx: ServerContext): CallToolResult | InputRequiredResult => {
     const name = acceptedString(ctx, 'user_name', 'name');
     return name === undefined ? askFor({ user_name: askName }) : text(`Hello, ${name}!`);
-  });
-  server.registerTool('test_input_required_result_sampling', { description: 'Asks the client LLM a question' }, (ctx) => {
+  };
+  const askTheModel = (ctx: ServerContext): CallToolResult | InputRequiredResult => {
     const answer = samplingText(ctx, 'capital_question');
     return answer === undefined ? askFor({ capital_question: askCapital }) : text(`The model said: ${answer}`);
-  });
+  };
+  server.registerTool('test_input_required_result_elicitation', { description: 'Asks the user for a name, then greets' }, greetByName);
+  server.registerTool('test_input_required_result_sampling', { description: 'Asks the client LLM a question' }, askTheModel);
   server.registerTool('test_input_required_result_list_roots', { description: 'Asks the client for its roots' }, (ctx) => {
     const roots = rootUris(ctx, 'client_roots');
     return roots === undefined ? askFor({ client_roots: askRoots }) : text(`Client roots: ${roots.join(', ') || '(none)'}`);
@@ -286,11 +298,13 @@ function registerInputRequiredTools(server: McpServer): void {
     if (state?.tool === tool && acceptedString(ctx, 'confirm', 'ok') !== undefined) return text(`${tool}: confirmed`);
     return askFor({ confirm: askConfirm }, await requestStateCodec.mint({ tool, round: 1 }, ctx));
   };
-  server.registerTool('test_input_required_result_request_state', { description: 'Confirms, carrying signed requestState' }, confirmFlow('test_input_required_result_request_state'));
-  server.registerTool('test_input_required_result_tampered_state', { description: 'Confirms; a tampered requestState is refused' }, confirmFlow('test_input_required_result_tampered_state'));
+  for (const tool of ['test_input_required_result_request_state', 'test_input_required_result_tampered_state']) {
+    server.registerTool(tool, { description: 'Asks for a confirmation, carrying a signed requestState' }, confirmFlow(tool));
+  }
 
-  server.registerTool('test_input_required_result_multiple_inputs', { description: 'Asks for a name, a sampled greeting and the roots at once' }, async (ctx) => {
-    const tool = 'test_input_required_result_multiple_inputs';
+  const multipleInputs = 'test_input_required_result_multiple_inputs';
+  server.registerTool(multipleInputs, { description: 'Asks for a name, a sampled greeting and the roots at once' }, async (ctx) => {
+    const tool = multipleInputs;
     const name = acceptedString(ctx, 'user_name', 'name');
     const greeting = samplingText(ctx, 'greeting');
     const roots = rootUris(ctx, 'client_roots');
@@ -309,61 +323,65 @@ function registerInputRequiredTools(server: McpServer): void {
     return askFor(missing, await requestStateCodec.mint({ tool, round: 1 }, ctx));
   });
 
-  server.registerTool('test_input_required_result_multi_round', { description: 'Asks for a name, then a colour, then answers' }, async (ctx) => {
-    const tool = 'test_input_required_result_multi_round';
+  // Round 1 asks step1 (a name), round 2 step2 (a colour); each round mints a new state, so the
+  // requestState the client echoes differs between rounds, as the scenario checks.
+  const multiRound = 'test_input_required_result_multi_round';
+  const askStep1 = inputRequired.elicit({ message: 'Step 1: What is your name?', requestedSchema: NAME_SCHEMA });
+  const askStep2 = inputRequired.elicit({
+    message: 'Step 2: What is your favorite color?',
+    requestedSchema: { type: 'object', properties: { color: { type: 'string' } }, required: ['color'] },
+  });
+  server.registerTool(multiRound, { description: 'Asks for a name, then a colour, then answers' }, async (ctx) => {
     const state = ctx.mcpReq.requestState<FlowState>();
-    if (state?.tool === tool && state.round === 2 && state.name !== undefined) {
+    const ours = state?.tool === multiRound ? state : undefined;
+    if (ours?.round === 2) {
       const color = acceptedString(ctx, 'step2', 'color');
-      if (color !== undefined) return text(`${state.name} likes ${color}`);
+      if (color !== undefined) return text(`${ours.name ?? 'Someone'} likes ${color}`);
+      return askFor({ step2: askStep2 }, await requestStateCodec.mint(ours, ctx));
     }
-    const name = state?.tool === tool && state.round === 1 ? acceptedString(ctx, 'step1', 'name') : undefined;
-    if (name !== undefined || (state?.round === 2 && state.name !== undefined)) {
-      const known = name ?? state?.name ?? '';
-      return askFor(
-        { step2: inputRequired.elicit({ message: 'Step 2: What is your favorite color?', requestedSchema: { type: 'object', properties: { color: { type: 'string' } }, required: ['color'] } }) },
-        await requestStateCodec.mint({ tool, round: 2, name: known }, ctx),
-      );
-    }
-    return askFor(
-      { step1: inputRequired.elicit({ message: 'Step 1: What is your name?', requestedSchema: NAME_SCHEMA }) },
-      await requestStateCodec.mint({ tool, round: 1 }, ctx),
-    );
+    const name = ours?.round === 1 ? acceptedString(ctx, 'step1', 'name') : undefined;
+    if (name !== undefined) return askFor({ step2: askStep2 }, await requestStateCodec.mint({ tool: multiRound, round: 2, name }, ctx));
+    return askFor({ step1: askStep1 }, await requestStateCodec.mint({ tool: multiRound, round: 1 }, ctx));
   });
 
   // SEP-2322: only ask for what this request's envelope declares.
-  server.registerTool('test_input_required_result_capabilities', { description: 'Asks only for inputs the client declared it can give' }, (ctx) => {
-    const capabilities = declaredCapabilities(ctx) ?? { elicitation: {}, sampling: {}, roots: {} };
+  server.registerTool('test_input_required_result_capabilities', { description: 'Asks only for inputs the client can give' }, (ctx) => {
+    const can = declaredCapabilities(ctx) ?? { elicitation: {}, sampling: {}, roots: {} };
     const wanted: Record<string, InputRequest> = {};
-    if (capabilities.elicitation !== undefined && acceptedString(ctx, 'user_name', 'name') === undefined) wanted['user_name'] = askName;
-    if (capabilities.sampling !== undefined && samplingText(ctx, 'capital_question') === undefined) wanted['capital_question'] = askCapital;
-    if (capabilities.roots !== undefined && rootUris(ctx, 'client_roots') === undefined) wanted['client_roots'] = askRoots;
+    if (can.elicitation !== undefined && acceptedString(ctx, 'user_name', 'name') === undefined) wanted['user_name'] = askName;
+    if (can.sampling !== undefined && samplingText(ctx, 'capital_question') === undefined) wanted['capital_question'] = askCapital;
+    if (can.roots !== undefined && rootUris(ctx, 'client_roots') === undefined) wanted['client_roots'] = askRoots;
     return Object.keys(wanted).length === 0 ? text('every declared input was given') : askFor(wanted);
   });
 
   // Needs sampling whatever the client declared: a client without it gets -32021 from the SDK.
-  server.registerTool('test_missing_capability', { description: 'Requires the sampling capability' }, (ctx) => {
-    const answer = samplingText(ctx, 'capital_question');
-    return answer === undefined ? askFor({ capital_question: askCapital }) : text(`The model said: ${answer}`);
-  });
-  server.registerTool('test_streaming_elicitation', { description: 'Asks for a name on its response stream' }, (ctx) => {
-    const name = acceptedString(ctx, 'user_name', 'name');
-    return name === undefined ? askFor({ user_name: askName }) : text(`Hello, ${name}!`);
-  });
+  server.registerTool('test_missing_capability', { description: 'Requires the sampling capability' }, askTheModel);
+  server.registerTool('test_streaming_elicitation', { description: 'Asks for a name on its response stream' }, greetByName);
 
   // Legacy-era scenarios, written as input_required so both eras share them (the legacy shim sends
   // the real server-to-client request on a 2025 session).
   server.registerTool(
     'test_sampling',
-    { description: 'Asks the client LLM to complete a prompt', inputSchema: z.object({ prompt: z.string().describe('The prompt to send') }) },
+    {
+      description: 'Asks the client LLM to complete a prompt',
+      inputSchema: z.object({ prompt: z.string().describe('The prompt to send') }),
+    },
     ({ prompt }, ctx) => {
       const answer = samplingText(ctx, 'completion');
       if (answer !== undefined) return text(`LLM response: ${answer}`);
-      return askFor({ completion: inputRequired.createMessage({ messages: [{ role: 'user', content: { type: 'text', text: prompt } }], maxTokens: 100 }) });
+      const completion = inputRequired.createMessage({
+        messages: [{ role: 'user', content: { type: 'text', text: prompt } }],
+        maxTokens: 100,
+      });
+      return askFor({ completion });
     },
   );
   server.registerTool(
     'test_elicitation',
-    { description: 'Asks the user for a username and email', inputSchema: z.object({ message: z.string().describe('Shown to the user') }) },
+    {
+      description: 'Asks the user for a username and email',
+      inputSchema: z.object({ message: z.string().describe('Shown to the user') }),
+    },
     ({ message }, ctx) => {
       const view = inputResponse(ctx.mcpReq.inputResponses, 'user_details');
       if (view.kind === 'elicit') return text(`User response: action=${view.action}, content=${JSON.stringify(view.content ?? {})}`);
@@ -372,17 +390,24 @@ function registerInputRequiredTools(server: McpServer): void {
           message,
           requestedSchema: {
             type: 'object',
-            properties: { username: { type: 'string', description: 'User name' }, email: { type: 'string', description: 'Email address' } },
+            properties: {
+              username: { type: 'string', description: 'User name' },
+              email: { type: 'string', description: 'Email address' },
+            },
             required: ['username', 'email'],
           },
         }),
       });
     },
   );
-  server.registerTool('test_elicitation_sep1034_defaults', { description: 'Elicits a form whose fields have defaults (SEP-1034)', inputSchema: z.object({}) }, (_args, ctx) => {
-    const view = inputResponse(ctx.mcpReq.inputResponses, 'defaults');
-    if (view.kind === 'elicit') return text(`Elicitation completed: action=${view.action}, content=${JSON.stringify(view.content ?? {})}`);
-    return askFor({
+  const elicitationOutcome = (ctx: ServerContext, key: string): CallToolResult | undefined => {
+    const view = inputResponse(ctx.mcpReq.inputResponses, key);
+    if (view.kind !== 'elicit') return undefined;
+    return text(`Elicitation completed: action=${view.action}, content=${JSON.stringify(view.content ?? {})}`);
+  };
+  const defaultsTool = { description: 'Elicits fields with defaults (SEP-1034)', inputSchema: NO_ARGUMENTS };
+  server.registerTool('test_elicitation_sep1034_defaults', defaultsTool, (_args, ctx) =>
+    elicitationOutcome(ctx, 'defaults') ?? askFor({
       defaults: inputRequired.elicit({
         message: 'Please review and update the form fields with defaults',
         requestedSchema: {
@@ -397,12 +422,11 @@ function registerInputRequiredTools(server: McpServer): void {
           required: [],
         },
       }),
-    });
-  });
-  server.registerTool('test_elicitation_sep1330_enums', { description: 'Elicits every enum shape of SEP-1330', inputSchema: z.object({}) }, (_args, ctx) => {
-    const view = inputResponse(ctx.mcpReq.inputResponses, 'enums');
-    if (view.kind === 'elicit') return text(`Elicitation completed: action=${view.action}, content=${JSON.stringify(view.content ?? {})}`);
-    return askFor({
+    }),
+  );
+  const enumsTool = { description: 'Elicits every enum shape of SEP-1330', inputSchema: NO_ARGUMENTS };
+  server.registerTool('test_elicitation_sep1330_enums', enumsTool, (_args, ctx) =>
+    elicitationOutcome(ctx, 'enums') ?? askFor({
       enums: inputRequired.elicit({
         message: 'Please select options from the enum fields',
         requestedSchema: {
@@ -448,8 +472,8 @@ function registerInputRequiredTools(server: McpServer): void {
           required: [],
         },
       }),
-    });
-  });
+    }),
+  );
 }
 
 function registerResources(server: McpServer): void {
@@ -478,7 +502,9 @@ function registerResources(server: McpServer): void {
     (uri, variables) => {
       const id = String(variables['id']);
       return {
-        contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify({ id, templateTest: true, data: `Data for ID: ${id}` }) }],
+        contents: [
+          { uri: uri.href, mimeType: 'application/json', text: JSON.stringify({ id, templateTest: true, data: `Data for ID: ${id}` }) },
+        ],
       };
     },
   );
@@ -505,10 +531,16 @@ function registerPrompts(server: McpServer): void {
   );
   server.registerPrompt(
     'test_prompt_with_embedded_resource',
-    { description: 'A prompt that embeds the resource it is given', argsSchema: z.object({ resourceUri: z.string().describe('URI to embed') }) },
+    {
+      description: 'A prompt that embeds the resource it is given',
+      argsSchema: z.object({ resourceUri: z.string().describe('URI to embed') }),
+    },
     ({ resourceUri }) => ({
       messages: [
-        { role: 'user', content: { type: 'resource', resource: { uri: resourceUri, mimeType: 'text/plain', text: 'Embedded resource content for testing.' } } },
+        {
+          role: 'user',
+          content: { type: 'resource', resource: { uri: resourceUri, mimeType: 'text/plain', text: 'Embedded resource content for testing.' } },
+        },
         { role: 'user', content: { type: 'text', text: 'Please process the embedded resource above.' } },
       ],
     }),
@@ -520,7 +552,8 @@ function registerPrompts(server: McpServer): void {
     ],
   }));
   // SEP-2322: input_required is not only for tools (scenario input-required-result-non-tool-request).
-  server.registerPrompt('test_input_required_result_prompt', { description: 'Asks the user for context, then builds the prompt' }, (ctx) => {
+  const contextPrompt = { description: 'Asks the user for context, then builds the prompt' };
+  server.registerPrompt('test_input_required_result_prompt', contextPrompt, (ctx) => {
     const context = acceptedString(ctx, 'user_context', 'context');
     if (context !== undefined) {
       return { messages: [{ role: 'user', content: { type: 'text', text: `Use this context: ${context}` } }] };
