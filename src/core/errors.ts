@@ -12,6 +12,8 @@ export const RpcCode = {
   internalError: -32603,
   /** MCP: resource not found (spec 2025-06-18 §Resources, error handling). */
   resourceNotFound: -32002,
+  /** MCP 2026-07-28: a standard or Mcp-Param-* header disagrees with the body. */
+  headerMismatch: -32020,
   /** Implementation-defined server errors live in -32000..-32099. */
   serverError: -32000,
   requestTimeout: -32001,
@@ -101,6 +103,11 @@ const catalogue = {
     httpStatus: 403,
     rpcCode: RpcCode.invalidRequest,
     message: 'Origin or Host not allowed (DNS rebinding protection). Add it to listen.allowedOrigins / allowedHosts.',
+  },
+  header_mismatch: {
+    httpStatus: 400,
+    rpcCode: RpcCode.headerMismatch,
+    message: 'A request header disagrees with the request body.',
   },
   upstream_unavailable: {
     httpStatus: 502,

@@ -5,6 +5,7 @@ import {
   DISCOVER_METHOD,
   MODERN_REVISIONS,
   MetaKey,
+  ModernErrorCode,
   buildDiscoverResult,
   checkStandardHeaders,
   classifyInbound,
@@ -41,6 +42,14 @@ const LIST_CHANGED_FILTER: Record<string, string> = {
 export function claimsModernEra(request: IncomingMessage, body: unknown): boolean {
   if (isModernRevision(request.headers['mcp-protocol-version'])) return true;
   return typeof body === 'object' && body !== null && hasEnvelopeClaim((body as { params?: unknown }).params);
+}
+
+function paramHeadersOf(request: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (name.startsWith('mcp-param-') && value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return headers;
 }
 
 function headerValue(request: IncomingMessage, name: string): string | undefined {
@@ -101,6 +110,8 @@ export class ModernHttpFrontend {
     session.initialized = true;
     session.clientCapabilities = meta.clientCapabilities;
     if (meta.clientInfo) session.clientInfo = meta.clientInfo as unknown as Params;
+    session.logLevel = meta.logLevel;
+    if (message.method === Method.toolsCall) session.paramHeaders = paramHeadersOf(request);
     const exchange = new ModernExchange(response, meta.logLevel !== undefined);
 
     if (message.method === DISCOVER_METHOD) {
@@ -125,8 +136,8 @@ export class ModernHttpFrontend {
     });
     const outcome = await this.handler.request(session, message);
     this.handler.release(session, false);
-    if (outcome !== undefined) exchange.answer(modernOutcome(message.method, outcome));
-    else exchange.answer(undefined);
+    if (outcome === undefined) exchange.answer(undefined);
+    else exchange.answer(modernOutcome(message.method, outcome), httpStatusOf(outcome));
     return true;
   }
 
@@ -164,6 +175,20 @@ export class ModernHttpFrontend {
   }
 }
 
+/**
+ * Errors the 2026-07-28 transport answers with an HTTP status of their own (streamable-http §Server
+ * Validation): header, capability and version errors are 400, an unknown method 404. Everything else
+ * stays in-band on 200.
+ */
+function httpStatusOf(outcome: Exclude<RequestOutcome, undefined>): number {
+  if (!('error' in outcome)) return 200;
+  const code = outcome.error.code;
+  if (code === ModernErrorCode.headerMismatch || code === ModernErrorCode.missingRequiredClientCapability || code === ModernErrorCode.unsupportedProtocolVersion) {
+    return 400;
+  }
+  return code === -32601 ? 404 : 200;
+}
+
 /** Results get resultType (and cache fields on lists and reads); error codes move to the 2026-07-28 ones. */
 function modernOutcome(method: string, outcome: Exclude<RequestOutcome, undefined>): string {
   if ('serialisedResult' in outcome) return serialiseOutcome(outcome); // the router served a modern page
@@ -198,7 +223,7 @@ class ModernExchange {
     this.response.write(`data: ${JSON.stringify(message)}\n\n`);
   }
 
-  answer(data: string | undefined): void {
+  answer(data: string | undefined, status = 200): void {
     if (this.done) return;
     this.done = true;
     if (this.response.destroyed) return;
@@ -211,7 +236,7 @@ class ModernExchange {
       this.response.writeHead(202).end();
       return;
     }
-    this.response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) }).end(data);
+    this.response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) }).end(data);
   }
 
   end(): void {

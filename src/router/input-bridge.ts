@@ -1,6 +1,7 @@
 import { GatehouseError, randomToken } from '../core/index.js';
 import {
   inputKeyFor,
+  missingRequiredClientCapability,
   inputResponsesToServerResponses,
   serverRequestsToInputRequests,
   type ClientCapabilities,
@@ -42,12 +43,29 @@ export class InputBridge {
           return completion;
         }
       }
-      const requests = waiter.pending.splice(0);
+      let requests = waiter.pending.splice(0);
+      // A roots/list the client cannot answer is answered with no roots, as the session path does:
+      // servers ask for roots on their own schedule, not only for the call in flight.
+      if (call.session.clientCapabilities.roots === undefined) {
+        for (const request of requests) if (request.method === 'roots/list') void call.client.respond({ jsonrpc: '2.0', id: request.id, result: { roots: [] } });
+        requests = requests.filter((request) => request.method !== 'roots/list');
+      }
       const translation = serverRequestsToInputRequests(requests, call.session.clientCapabilities as ClientCapabilities);
       for (const answer of translation.answers) void call.client.respond(answer as JsonRpcResponse);
+      if (translation.missingCapabilities !== undefined) {
+        // mrtr §Server Requirements 7: input the client did not declare is -32021, not a silent refusal.
+        if (existingToken !== undefined) this.drop(existingToken);
+        call.cancelled = true;
+        if (call.upstreamId !== undefined) call.client.cancel(call.upstreamId, 'the client lacks a capability the server needs');
+        const failure = missingRequiredClientCapability(translation.missingCapabilities);
+        return { jsonrpc: '2.0', id: call.downstreamId, error: failure.error };
+      }
       waiter.asked = requests.filter((request) => inputKeyFor(request.id) in translation.inputRequests);
       if (waiter.asked.length === 0) continue; // every request was answered or refused: keep waiting
-      const token = existingToken ?? randomToken(16);
+      // A new requestState every round (mrtr: each round's state is its own), the old one forgotten.
+      if (existingToken !== undefined) this.drop(existingToken);
+      const token = randomToken(16);
+      existingToken = token;
       this.park(token, call, completion);
       return {
         jsonrpc: '2.0',
@@ -55,6 +73,11 @@ export class InputBridge {
         result: { resultType: 'input_required', inputRequests: translation.inputRequests as Params, requestState: token },
       };
     }
+  }
+
+  /** Whether `requestState` names a call parked here (else it is an upstream's own state). */
+  has(requestState: unknown): boolean {
+    return typeof requestState === 'string' && this.parked.has(requestState);
   }
 
   /** A retry: answer the upstream with the client's input responses, then wait on the call again. */

@@ -44,5 +44,7 @@ export class RelayState {
   readonly subscriptions = new Map<string, { server: string; uri: string }>();
   /** Servers this session set a logging level on. */
   readonly loggingServers = new Set<string>();
+  /** The level from logging/setLevel, sent in `_meta` to 2026-07-28 servers (which have no setLevel). */
+  logLevel: string | undefined;
   lastActive = 0;
 }

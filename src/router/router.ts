@@ -15,8 +15,8 @@ import {
   type RequestId,
   type RequestOutcome,
 } from '../protocol/index.js';
-import type { ServerMessageHandler, Upstream, UpstreamClient } from '../upstreams/index.js';
-import { canReturnInputRequired, withoutModernFields } from '../protocol/eras/index.js';
+import type { RequestEnvelope, RequestOptions, ServerMessageHandler, Upstream, UpstreamClient } from '../upstreams/index.js';
+import { canReturnInputRequired, checkParamHeaders, isModernRevision, paramHeadersFor, withoutModernFields } from '../protocol/eras/index.js';
 import { Catalog, pageOf, type Target } from './catalog.js';
 import { InputBridge, newInputWaiter } from './input-bridge.js';
 import type { ClientLink } from './client-link.js';
@@ -167,9 +167,14 @@ export class Router implements ServerMessageHandler {
     try {
       const target = await this.resolveName(session.view, 'tools', name);
       if (!target) throw new GatehouseError('tool_not_found', `No tool named "${name.slice(0, 200)}".`, { name: name.slice(0, 200) });
+      if (session.paramHeaders !== undefined) {
+        // SEP-2243 §Server Validation: the gateway is the server its 2026-07-28 client talks to.
+        const problem = checkParamHeaders(target.item.inputSchema, params.arguments, session.paramHeaders);
+        if (problem !== undefined) throw new GatehouseError('header_mismatch', `Mcp-Param: ${problem}.`);
+      }
       const annotations = target.item.annotations as Params | undefined;
       const idempotent = annotations?.idempotentHint === true || annotations?.readOnlyHint === true;
-      const outcome = await this.forward(session, target.server, request, target.original === name ? params : { ...params, name: target.original }, idempotent);
+      const outcome = await this.forward(session, target.server, request, target.original === name ? params : { ...params, name: target.original }, idempotent, target.item);
       if (outcome && 'result' in outcome) outcome.result = adaptToolResultForRevision(outcome.result, session.protocolVersion);
       return outcome;
     } catch (error) {
@@ -245,7 +250,13 @@ export class Router implements ServerMessageHandler {
     const uri = params.uri;
     if (typeof uri !== 'string') throw new GatehouseError('invalid_params', `${request.method} needs a string "uri".`);
     const target = await this.resolveUri(session.view, uri);
-    const response = await this.forward(session, target.server, request, { ...params, uri: target.uri }, true);
+    const identity = this.upstreams.get(target.server)?.identity;
+    // 2026-07-28 servers replaced resources/subscribe with subscriptions/listen, which the gateway does
+    // not open toward servers yet: the subscription is recorded, and no updates arrive from them.
+    const response =
+      identity !== undefined && isModernRevision(identity.protocolVersion)
+        ? ({ jsonrpc: '2.0', id: request.id, result: {} } as const)
+        : await this.forward(session, target.server, request, { ...params, uri: target.uri }, true);
     if (response && 'result' in response) {
       const subscriptions = this.relayOf(session).subscriptions;
       if (request.method === Method.resourcesSubscribe) subscriptions.set(uri, target);
@@ -271,9 +282,12 @@ export class Router implements ServerMessageHandler {
 
   private async setLevel(session: ClientLink, request: JsonRpcRequest, params: Params): Promise<RouteOutcome> {
     const relay = this.relayOf(session);
+    if (typeof params.level === 'string') relay.logLevel = params.level;
+    // 2026-07-28 servers have no logging/setLevel: the level travels in each request's _meta instead.
     const targets = session.view.servers.filter((name) => {
-      const capabilities = this.upstreams.get(name)?.identity?.capabilities;
-      return capabilities === undefined || capabilities.logging !== undefined;
+      const identity = this.upstreams.get(name)?.identity;
+      if (identity !== undefined && isModernRevision(identity.protocolVersion)) return false;
+      return identity === undefined || identity.capabilities.logging !== undefined;
     });
     const outcomes = await Promise.allSettled(
       targets.map((server) => {
@@ -287,15 +301,43 @@ export class Router implements ServerMessageHandler {
   }
 
   /** Sends a request upstream on the session's behalf and maps the reply back to the client's id. */
-  private async forward(session: ClientLink, server: string, request: JsonRpcRequest, params: Params, idempotent = false): Promise<RouteOutcome> {
+  private async forward(
+    session: ClientLink,
+    server: string,
+    request: JsonRpcRequest,
+    params: Params,
+    idempotent = false,
+    tool?: Params,
+  ): Promise<RouteOutcome> {
     const upstream = this.upstreams.get(server);
     if (!upstream) throw new GatehouseError('upstream_unavailable', `Server "${server}" is not configured.`);
-    const bridged = session.stateless === true && canReturnInputRequired(request.method);
-    // A 2026-07-28 retry continues the call it names instead of starting one.
-    if (bridged && params.requestState !== undefined) return this.inputs.resume(session, request.id, params.requestState, params.inputResponses);
-    if (session.stateless) params = withoutModernFields(params) ?? {};
+    const stateless = session.stateless === true;
+    // A 2026-07-28 retry of a call parked here continues it instead of starting one.
+    if (stateless && canReturnInputRequired(request.method) && this.inputs.has(params.requestState)) {
+      return this.inputs.resume(session, request.id, params.requestState, params.inputResponses);
+    }
     const client = upstream.readyClientFor(session) ?? (await upstream.clientFor(session));
     const relay = this.relayOf(session);
+    const modernUpstream = client.era === 'modern';
+    // Both ends 2026-07-28: input_required and its retry pass through untouched (keys, requestState).
+    const passInputRequired = stateless && modernUpstream;
+    const bridged = stateless && !modernUpstream && canReturnInputRequired(request.method);
+    if (bridged && params.requestState !== undefined) {
+      // Only the gateway mints requestState toward a session-based server: anything else is forged or stale.
+      throw new GatehouseError('invalid_params', 'requestState is unknown or expired; send the request again without it.');
+    }
+    if (stateless) {
+      const { inputResponses, requestState } = params;
+      params = withoutModernFields(params) ?? {};
+      if (passInputRequired) {
+        if (inputResponses !== undefined) params.inputResponses = inputResponses;
+        if (requestState !== undefined) params.requestState = requestState;
+      }
+    }
+    const logLevel = relay.logLevel ?? session.logLevel;
+    const envelope: RequestEnvelope | undefined = modernUpstream
+      ? { clientCapabilities: session.clientCapabilities, clientInfo: session.clientInfo, ...(logLevel !== undefined ? { logLevel } : {}) }
+      : undefined;
     const upstreamId = client.allocateId();
     const call: InflightCall = { session, downstreamId: request.id, client, upstreamId, cancelled: false };
     if (bridged) call.inputs = newInputWaiter();
@@ -309,7 +351,13 @@ export class Router implements ServerMessageHandler {
       this.progress.set(token, { call, downstreamToken });
       params = { ...params, _meta: { ...meta, progressToken: token } };
     }
-    const completion = this.settleReply(call, client.request(request.method, params, { id: upstreamId, context: call, timeoutMs: upstream.requestTimeoutMs, idempotent }), () => {
+    const options: RequestOptions = { id: upstreamId, context: call, timeoutMs: upstream.requestTimeoutMs, idempotent, passInputRequired };
+    if (envelope) options.meta = envelope;
+    if (modernUpstream && tool !== undefined) {
+      const headers = paramHeadersFor(tool.inputSchema, params.arguments);
+      if (Object.keys(headers).length > 0) options.headers = headers;
+    }
+    const completion = this.settleReply(call, client.request(request.method, params, options), () => {
       if (relay.inflight.get(request.id) === call) relay.inflight.delete(request.id);
       if (token !== undefined) this.progress.delete(token);
     });
@@ -387,7 +435,8 @@ export class Router implements ServerMessageHandler {
   // ---- Messages servers send on their own ----
 
   onServerRequest(client: UpstreamClient, request: JsonRpcRequest, context: unknown): void {
-    const call = (context as InflightCall | undefined) ?? (client.owner === undefined ? this.latestCall(client) : undefined);
+    // Over HTTP a request that came on no call's stream belongs to no call; stdio and SSE cannot say.
+    const call = (context as InflightCall | undefined) ?? (client.owner === undefined && !client.relatesMessages ? this.latestCall(client) : undefined);
     if (call?.inputs) {
       // A 2026-07-28 caller cannot be sent requests: they become its next input_required result.
       call.inputs.pending.push(request);

@@ -27,6 +27,10 @@ export class ClientSession {
   closed = false;
   /** A 2026-07-28 request's one-shot session: no handshake, no store entry, nothing kept after it. */
   stateless = false;
+  /** A 2026-07-28 request's `_meta` log level: log lines flow only when it is set. */
+  logLevel: string | undefined;
+  /** A 2026-07-28 request's `Mcp-Param-*` headers (lower-case names), checked against the tool's schema. */
+  paramHeaders: Readonly<Record<string, string>> | undefined;
 
   constructor(
     readonly id: string,

@@ -68,10 +68,11 @@ export class StreamableHttpTransport implements UpstreamTransport {
     return headers;
   }
 
-  async send(message: JsonRpcMessage): Promise<void> {
+  async send(message: JsonRpcMessage, extraHeaders?: Readonly<Record<string, string>>): Promise<void> {
     if (this.closed) throw new Error('transport closed');
     const headers = this.headers('application/json, text/event-stream');
     headers['content-type'] = 'application/json';
+    if (extraHeaders) Object.assign(headers, extraHeaders);
     if (this.modern && 'method' in message) {
       // Lower-case keys, so they replace (not duplicate) the ones headers() set.
       for (const [name, value] of Object.entries(standardHeadersFor(message, this.protocolVersion!))) headers[name.toLowerCase()] = value;
@@ -124,8 +125,10 @@ export class StreamableHttpTransport implements UpstreamTransport {
     }
     const messages = Array.isArray(parsed) ? parsed : [parsed];
     for (const item of messages) {
-      // An error without an id answers the request it came back on (some servers leave the id out).
-      const value = typeof item === 'object' && item !== null && 'error' in item && !('id' in item) ? { ...item, id: relatedTo } : item;
+      // An error without an id (or with id null) answers the request it came back on: servers that
+    // reject a request before reading its id answer that way.
+      const idless = typeof item === 'object' && item !== null && 'error' in item && ((item as { id?: unknown }).id ?? null) === null;
+      const value = idless ? { ...(item as object), id: relatedTo } : item;
       try {
         this.sink?.(toMessage(value), relatedTo);
       } catch {

@@ -10,7 +10,8 @@ export type MessageSink = (message: JsonRpcMessage, relatedTo: RequestId | undef
 export interface UpstreamTransport {
   readonly kind: 'stdio' | 'streamable-http' | 'sse';
   start(sink: MessageSink, onClose: (reason: Error | undefined) => void): Promise<void>;
-  send(message: JsonRpcMessage): Promise<void>;
+  /** `headers`: extra HTTP headers for this one message (2026-07-28 `Mcp-Param-*`); other transports ignore them. */
+  send(message: JsonRpcMessage, headers?: Readonly<Record<string, string>>): Promise<void>;
   /** Called after initialize, so that HTTP transports can send the MCP-Protocol-Version header. */
   setProtocolVersion(version: string): void;
   /** Opens the stream of server-initiated messages, where the transport has one. */

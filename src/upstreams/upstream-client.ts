@@ -16,6 +16,7 @@ import {
   ModernErrorCode,
   isModernRevision,
   readDiscoverResult,
+  type LoggingLevel,
   toLegacyResult,
   withRequestMeta,
 } from '../protocol/eras/index.js';
@@ -45,6 +46,21 @@ export interface RequestOptions {
   idempotent?: boolean;
   /** A pre-allocated id (from `allocateId`), so the caller can cancel before the reply. */
   id?: RequestId;
+  /**
+   * 2026-07-28 servers only: the calling client's own envelope (its capabilities on this request,
+   * its identity, its log level) instead of the connection's.
+   */
+  meta?: RequestEnvelope;
+  /** 2026-07-28 servers only: hand an input_required result back as it is (the caller is a 2026-07-28 client too). */
+  passInputRequired?: boolean;
+  /** Extra HTTP headers for this request (2026-07-28 `Mcp-Param-*`). */
+  headers?: Readonly<Record<string, string>>;
+}
+
+export interface RequestEnvelope {
+  clientCapabilities: Params;
+  clientInfo?: Params;
+  logLevel?: string;
 }
 
 interface Pending {
@@ -57,6 +73,9 @@ interface Pending {
   method: string;
   params: Params | undefined;
   rounds: number;
+  meta: RequestEnvelope | undefined;
+  passInputRequired: boolean;
+  headers: Readonly<Record<string, string>> | undefined;
   /** The id the router knows this call by, when a retry gave it a new one. */
   originalId?: RequestId;
 }
@@ -99,6 +118,11 @@ export class UpstreamClient {
     this.server = options.server;
     this.owner = options.owner;
     this.transport = options.createTransport();
+  }
+
+  /** stdio and legacy SSE cannot tie a server's request to the call that caused it; HTTP POST streams can. */
+  get relatesMessages(): boolean {
+    return this.transport.kind === 'streamable-http';
   }
 
   get isClosed(): boolean {
@@ -179,15 +203,16 @@ export class UpstreamClient {
   }
 
   /** A request as it goes on the wire: with the per-request envelope for a 2026-07-28 server. */
-  private wire(id: RequestId, method: string, params: Params | undefined): JsonRpcRequest {
+  private wire(id: RequestId, method: string, params: Params | undefined, meta?: RequestEnvelope): JsonRpcRequest {
     if (this.modern) {
-      const capabilities = { ...this.options.clientCapabilities };
+      const capabilities = { ...(meta?.clientCapabilities ?? this.options.clientCapabilities) };
       // 2026-07-28 roots have no listChanged (there is no client notification left to announce it).
       if (capabilities.roots !== undefined) capabilities.roots = {};
       params = withRequestMeta(params, {
         protocolVersion: FIRST_MODERN_REVISION,
         clientCapabilities: capabilities,
-        clientInfo: this.options.clientInfo as { name: string; version: string },
+        clientInfo: (meta?.clientInfo ?? this.options.clientInfo) as { name: string; version: string },
+        ...(meta?.logLevel !== undefined ? { logLevel: meta.logLevel as LoggingLevel } : {}),
       });
     }
     return params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params };
@@ -214,11 +239,23 @@ export class UpstreamClient {
   private send(method: string, params: Params | undefined, options: RequestOptions): Promise<JsonRpcResponse> {
     if (this.closed) return Promise.reject(new GatehouseError('upstream_unavailable', `Server "${this.server}" is not connected.`));
     const id = options.id ?? this.nextId++;
-    const message = this.wire(id, method, params);
+    const message = this.wire(id, method, params, options.meta);
     return new Promise<JsonRpcResponse>((resolve, reject) => {
       const timer = setTimeout(() => this.timeOut(id), options.timeoutMs);
-      this.pending.set(id, { resolve, reject, context: options.context, timer, timeoutMs: options.timeoutMs, method, params, rounds: 0 });
-      this.transport.send(message).catch((error: unknown) => {
+      this.pending.set(id, {
+        resolve,
+        reject,
+        context: options.context,
+        timer,
+        timeoutMs: options.timeoutMs,
+        method,
+        params,
+        rounds: 0,
+        meta: options.meta,
+        passInputRequired: options.passInputRequired === true,
+        headers: options.headers,
+      });
+      this.transport.send(message, options.headers).catch((error: unknown) => {
         const entry = this.pending.get(id);
         if (!entry) return;
         this.pending.delete(id);
@@ -311,7 +348,7 @@ export class UpstreamClient {
     entry.originalId ??= round.requestId;
     this.aliases.set(entry.originalId, newId);
     entry.timer.refresh();
-    this.transport.send(this.wire(newId, entry.method, retry.params)).catch((error: unknown) => {
+    this.transport.send(this.wire(newId, entry.method, retry.params, entry.meta), entry.headers).catch((error: unknown) => {
       this.settle(newId, { jsonrpc: '2.0', id: newId, error: { code: -32603, message: `Server "${this.server}": ${describe(error)}` } });
     });
   }
@@ -330,7 +367,7 @@ export class UpstreamClient {
       if (id === null) return;
       const entry = this.pending.get(id);
       if (!entry) return; // late reply to a cancelled or timed-out request
-      if (this.modern && 'result' in message) {
+      if (this.modern && 'result' in message && !entry.passInputRequired) {
         if (message.result.resultType === 'input_required') {
           this.startInputRound(id, entry, message.result);
           return;

@@ -36,6 +36,7 @@ export const GATEWAY_CLIENT_INFO: Params = { name: 'gatehouse', version: '0.1.0'
 const SHARED_CLIENT_CAPABILITIES: Params = { roots: { listChanged: true }, sampling: {}, elicitation: {} };
 
 const MAX_BACKOFF_MS = 30_000;
+const PROBE_TIMEOUT_MS = 3_000;
 
 /**
  * One configured server: its shared connection (the stdio process, or the HTTP session the gateway
@@ -49,6 +50,8 @@ export class Upstream {
   private connecting: Promise<UpstreamClient> | undefined;
   private readonly perSession = new Map<string, Promise<UpstreamClient>>();
   private readonly ready = new Map<string, UpstreamClient>();
+  /** The stateless client for 2026-07-28 callers, when the server speaks both eras. */
+  private modernShared: UpstreamClient | undefined;
   private readonly pool: Pool | undefined;
   private backoffMs: number;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -88,6 +91,9 @@ export class Upstream {
         this.lastError = undefined;
         client.openEventStream();
         this.logger.info({ protocolVersion: client.identity?.protocolVersion, serverInfo: client.identity?.serverInfo }, 'upstream ready');
+        if (client.era === 'legacy' && this.config.era === 'auto' && this.config.transport === 'streamable-http') {
+          return this.probeModern().then(() => client);
+        }
         return client;
       })
       .catch((error: unknown) => {
@@ -98,8 +104,30 @@ export class Upstream {
     return this.connecting;
   }
 
+  /**
+   * A server that also speaks 2026-07-28 (an SDK v2 server serves both eras on one endpoint) gets a
+   * second, stateless client, so that 2026-07-28 callers reach it in their own era: input_required,
+   * per-request capabilities and requestState then pass through untouched instead of being bridged.
+   */
+  private async probeModern(): Promise<void> {
+    if (this.modernShared || this.closed) return;
+    // A short limit: a server that does not answer server/discover promptly is treated as session-only.
+    const probe = this.newClient(undefined, 'modern', PROBE_TIMEOUT_MS);
+    try {
+      await probe.connect();
+      if (this.closed) await probe.close();
+      else {
+        this.modernShared = probe;
+        this.logger.info('upstream also speaks 2026-07-28; stateless callers use it directly');
+      }
+    } catch {
+      await probe.close();
+    }
+  }
+
   /** The connected client for a session, without waiting: the hot path's common case. */
   readyClientFor(owner: SessionOwner): UpstreamClient | undefined {
+    if (owner.stateless && this.modernShared && !this.modernShared.isClosed) return this.modernShared;
     const client = this.isolatesSessions && !owner.stateless ? this.ready.get(owner.id) : this.shared;
     return client && !client.isClosed ? client : undefined;
   }
@@ -138,6 +166,10 @@ export class Upstream {
       }
       return;
     }
+    if (client === this.modernShared) {
+      this.modernShared = undefined;
+      return;
+    }
     if (client !== this.shared) return;
     this.shared = undefined;
     this.markDown(reason);
@@ -171,17 +203,21 @@ export class Upstream {
     this.restartTimer.unref();
   }
 
-  private async connect(owner: SessionOwner | undefined): Promise<UpstreamClient> {
-    const client = new UpstreamClient({
+  private newClient(owner: SessionOwner | undefined, era = this.config.era, initializeTimeoutMs = this.defaults.initializeTimeoutMs): UpstreamClient {
+    return new UpstreamClient({
       server: this.name,
       owner,
       createTransport: () => this.createTransport(),
       handler: this.handler,
       clientInfo: owner?.clientInfo ?? GATEWAY_CLIENT_INFO,
       clientCapabilities: owner?.clientCapabilities ?? SHARED_CLIENT_CAPABILITIES,
-      initializeTimeoutMs: this.defaults.initializeTimeoutMs,
-      era: this.config.era,
+      initializeTimeoutMs,
+      era,
     });
+  }
+
+  private async connect(owner: SessionOwner | undefined): Promise<UpstreamClient> {
+    const client = this.newClient(owner);
     try {
       await client.connect();
     } catch (error) {
@@ -218,6 +254,7 @@ export class Upstream {
     await Promise.allSettled([
       ...clients.map((client) => client.then((c) => c.close())),
       this.shared?.close(),
+      this.modernShared?.close(),
       connecting?.then((c) => c?.close()),
     ]);
     await this.pool?.close().catch(() => undefined);

@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { fixturePath, startHttpFixture, startStdioFixture, type HttpFixture, type StdioFixture } from '../fixtures/spawn-fixture.js';
 import { ensureConformanceCli } from './conformance-cli.js';
+import { startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
 import { runConformance, type ConformanceResult } from './run-conformance.js';
 
 /** The suite pre-release that carries the 2026-07-28 scenarios; 0.1.16 (`latest`) has none. */
@@ -245,13 +246,38 @@ describe('MCP conformance suite 0.2.0-alpha.12 (2026-07-28)', { timeout: SUITE_T
     });
   });
 
-  // ─── Through Gatehouse: the place for the gateway runs ───────────────────────────────────────
-  // Start this fixture (startHttpFixture(fixturePath('conformance-server-modern.ts')), or over
-  // stdio: node --import tsx test/fixtures/conformance-server-modern.ts --stdio) as Gatehouse's
-  // only upstream, names unchanged, then:
-  //   await runModernScenariosAgainst(`${gateway.url}/servers/<name>/mcp`);
-  //   await runLegacyScenariosAgainst(`${gateway.url}/servers/<name>/mcp`);
-  // docs/conformance.md lists what the gateway must do for each scenario to pass.
+  // Through Gatehouse, the fixture its only upstream at /servers/conf/mcp (names unchanged): with
+  // era auto (a session, plus a stateless client because the server also speaks 2026-07-28) and with
+  // era modern (2026-07-28 only: session-era clients are bridged onto it).
+  for (const era of ['auto', 'modern'] as const) {
+    describe(`through Gatehouse, upstream era ${era}`, () => {
+      let fixture: HttpFixture | undefined;
+      let gateway: GatewayProcess | undefined;
+      before(
+        async () => {
+          fixture = await startHttpFixture(fixturePath('conformance-server-modern.ts'));
+          await awaitServing(fixture.url);
+          gateway = await startGateway({ log: { level: 'info' }, servers: { conf: { url: fixture.url, era } } });
+          await awaitServing(`${gateway.url}/servers/conf/mcp`);
+        },
+        { timeout: FIXTURE_READY_TIMEOUT_MS * 3 },
+      );
+      after(async () => {
+        await gateway?.close();
+        await fixture?.close();
+      });
+
+      test('every 2026-07-28 scenario that passes directly passes through the gateway', { timeout: RUN_TIMEOUT_MS }, async () => {
+        assert.ok(gateway);
+        await runModernScenariosAgainst(`${gateway.url}/servers/conf/mcp`);
+      });
+
+      test('every 2025-11-25 scenario that passes directly passes through the gateway', { timeout: RUN_TIMEOUT_MS }, async () => {
+        assert.ok(gateway);
+        await runLegacyScenariosAgainst(`${gateway.url}/servers/conf/mcp`);
+      });
+    });
+  }
 });
 
 describe('the dual-era fixture over stdio', () => {

@@ -86,3 +86,4 @@ export type {
 
 export { CACHEABLE_METHODS, toLegacyResult, toModernErrorCode, toModernResult } from './result-shape.js';
 export type { ModernResultOptions } from './result-shape.js';
+export { checkParamHeaders, paramHeadersFor } from './param-headers.js';
