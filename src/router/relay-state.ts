@@ -46,5 +46,4 @@ export class RelayState {
   readonly loggingServers = new Set<string>();
   /** The level from logging/setLevel, sent in `_meta` to 2026-07-28 servers (which have no setLevel). */
   logLevel: string | undefined;
-  lastActive = 0;
 }

@@ -17,10 +17,11 @@ import {
 } from '../protocol/index.js';
 import type { RequestEnvelope, RequestOptions, ServerMessageHandler, Upstream, UpstreamClient } from '../upstreams/index.js';
 import { canReturnInputRequired, checkParamHeaders, isModernRevision, paramHeadersFor, withoutModernFields } from '../protocol/eras/index.js';
-import { Catalog, pageOf, type Target } from './catalog.js';
+import { Catalog, pageOf } from './catalog.js';
+import { resolveName, resolveUri } from './resolve.js';
 import { InputBridge, newInputWaiter } from './input-bridge.js';
 import type { ClientLink } from './client-link.js';
-import { exposedUri, splitExposedUri } from './names.js';
+import { exposedUri } from './names.js';
 import { RelayState, type InflightCall } from './relay-state.js';
 import type { View } from './view.js';
 
@@ -115,8 +116,6 @@ export class Router implements ServerMessageHandler {
 
   /** Routes one client request (everything but initialize and ping). */
   async route(session: ClientLink, request: JsonRpcRequest): Promise<RouteOutcome> {
-    const relay = this.relayOf(session);
-    relay.lastActive = Date.now();
     const params = request.params ?? {};
     switch (request.method) {
       case Method.toolsList:
@@ -130,7 +129,7 @@ export class Router implements ServerMessageHandler {
       case Method.toolsCall:
         return this.callTool(session, request, params);
       case Method.promptsGet:
-        return this.byName(session, request, params, 'prompts', 'prompt_not_found');
+        return this.getPrompt(session, request, params);
       case Method.resourcesRead:
         return this.byUri(session, request, params);
       case Method.resourcesSubscribe:
@@ -157,15 +156,11 @@ export class Router implements ServerMessageHandler {
     return { id, serialisedResult: pageOf(list, params.cursor, session.stateless === true) };
   }
 
-  private async lookup(view: View, kind: ListKind, key: string): Promise<Target | undefined> {
-    return (await this.catalog.listFor(view, kind)).index.get(key);
-  }
-
   private async callTool(session: ClientLink, request: JsonRpcRequest, params: Params): Promise<RouteOutcome> {
     const name = params.name;
     if (typeof name !== 'string') throw new GatehouseError('invalid_params', 'tools/call needs a string "name".');
     try {
-      const target = await this.resolveName(session.view, 'tools', name);
+      const target = await resolveName(this.catalog, this.options.separator, session.view, 'tools', name);
       if (!target) throw new GatehouseError('tool_not_found', `No tool named "${name.slice(0, 200)}".`, { name: name.slice(0, 200) });
       if (session.paramHeaders !== undefined) {
         // SEP-2243 §Server Validation: the gateway is the server its 2026-07-28 client talks to.
@@ -192,50 +187,18 @@ export class Router implements ServerMessageHandler {
     }
   }
 
-  /** Finds a tool or prompt by exposed name; a name from a server that is down still says so. */
-  private async resolveName(view: View, kind: 'tools' | 'prompts', name: string): Promise<Target | undefined> {
-    const list = this.catalog.peek(view, kind) ?? (await this.catalog.listFor(view, kind));
-    const target = list.index.get(name);
-    if (target || list.failures.size === 0) return target;
-    // One server's own endpoint stays transparent when its list cannot be had: the server decides.
-    if (!view.prefixed && view.servers.length === 1) return { server: view.servers[0]!, original: name, item: {} };
-    for (const server of list.failures.keys()) {
-      const prefix = view.prefixed ? `${server}${this.options.separator}` : '';
-      if (name.startsWith(prefix) && (view.prefixed || view.servers.length === 1)) {
-        throw new GatehouseError('upstream_unavailable', `Its tools could not be listed: ${list.failures.get(server)}`, { server });
-      }
-    }
-    return undefined;
-  }
-
-  private async byName(session: ClientLink, request: JsonRpcRequest, params: Params, kind: 'prompts', missing: 'prompt_not_found'): Promise<RouteOutcome> {
+  private async getPrompt(session: ClientLink, request: JsonRpcRequest, params: Params): Promise<RouteOutcome> {
     const name = params.name;
     if (typeof name !== 'string') throw new GatehouseError('invalid_params', `${request.method} needs a string "name".`);
-    const target = await this.resolveName(session.view, kind, name);
-    if (!target) throw new GatehouseError(missing, `No prompt named "${name.slice(0, 200)}".`);
+    const target = await resolveName(this.catalog, this.options.separator, session.view, 'prompts', name);
+    if (!target) throw new GatehouseError('prompt_not_found', `No prompt named "${name.slice(0, 200)}".`);
     return this.forward(session, target.server, request, target.original === name ? params : { ...params, name: target.original }, true);
-  }
-
-  /** Maps an exposed URI to its server: by prefix, else by an exact listed URI, else the only server. */
-  private async resolveUri(view: View, uri: string): Promise<{ server: string; uri: string }> {
-    if (!view.prefixed) return { server: view.servers[0]!, uri };
-    const split = splitExposedUri(uri, (name) => view.servers.includes(name));
-    if (split) return split;
-    const listed = await this.lookup(view, 'resources', uri).catch(() => undefined);
-    if (listed) return { server: listed.server, uri: listed.original };
-    // A URI from a tool result (resource_link) is not prefixed; find the server that lists it.
-    for (const server of view.servers) {
-      const found = (await this.catalog.listFor({ name: server, servers: [server], prefixed: false }, 'resources').catch(() => undefined))?.index.get(uri);
-      if (found) return { server, uri };
-    }
-    if (view.servers.length === 1) return { server: view.servers[0]!, uri };
-    throw new GatehouseError('resource_not_found', `No server offers "${uri.slice(0, 200)}".`, { uri: uri.slice(0, 200) });
   }
 
   private async byUri(session: ClientLink, request: JsonRpcRequest, params: Params): Promise<RouteOutcome> {
     const uri = params.uri;
     if (typeof uri !== 'string') throw new GatehouseError('invalid_params', `${request.method} needs a string "uri".`);
-    const target = await this.resolveUri(session.view, uri);
+    const target = await resolveUri(this.catalog, session.view, uri);
     const response = await this.forward(session, target.server, request, target.uri === uri ? params : { ...params, uri: target.uri }, true);
     // Contents echo the server's URI; show the client the one it asked for.
     if (response && 'result' in response && session.view.prefixed && Array.isArray(response.result.contents)) {
@@ -249,7 +212,7 @@ export class Router implements ServerMessageHandler {
   private async subscription(session: ClientLink, request: JsonRpcRequest, params: Params): Promise<RouteOutcome> {
     const uri = params.uri;
     if (typeof uri !== 'string') throw new GatehouseError('invalid_params', `${request.method} needs a string "uri".`);
-    const target = await this.resolveUri(session.view, uri);
+    const target = await resolveUri(this.catalog, session.view, uri);
     const identity = this.upstreams.get(target.server)?.identity;
     // 2026-07-28 servers replaced resources/subscribe with subscriptions/listen, which the gateway does
     // not open toward servers yet: the subscription is recorded, and no updates arrive from them.
@@ -269,12 +232,12 @@ export class Router implements ServerMessageHandler {
     const ref = params.ref as Params | undefined;
     if (!ref || typeof ref.type !== 'string') throw new GatehouseError('invalid_params', 'completion/complete needs a "ref".');
     if (ref.type === 'ref/prompt' && typeof ref.name === 'string') {
-      const target = await this.resolveName(session.view, 'prompts', ref.name);
+      const target = await resolveName(this.catalog, this.options.separator, session.view, 'prompts', ref.name);
       if (!target) throw new GatehouseError('prompt_not_found', `No prompt named "${ref.name.slice(0, 200)}".`);
       return this.forward(session, target.server, request, { ...params, ref: { ...ref, name: target.original } }, true);
     }
     if (ref.type === 'ref/resource' && typeof ref.uri === 'string') {
-      const target = await this.resolveUri(session.view, ref.uri);
+      const target = await resolveUri(this.catalog, session.view, ref.uri);
       return this.forward(session, target.server, request, { ...params, ref: { ...ref, uri: target.uri } }, true);
     }
     throw new GatehouseError('invalid_params', 'completion/complete: unknown ref type.');
@@ -435,15 +398,14 @@ export class Router implements ServerMessageHandler {
   // ---- Messages servers send on their own ----
 
   onServerRequest(client: UpstreamClient, request: JsonRpcRequest, context: unknown): void {
-    // Over HTTP a request that came on no call's stream belongs to no call; stdio and SSE cannot say.
-    const call = (context as InflightCall | undefined) ?? (client.owner === undefined && !client.relatesMessages ? this.latestCall(client) : undefined);
+    const call = (context as InflightCall | undefined) ?? this.guessCall(client);
     if (call?.inputs) {
       // A 2026-07-28 caller cannot be sent requests: they become its next input_required result.
       call.inputs.pending.push(request);
       call.inputs.wake?.();
       return;
     }
-    const session = call?.session ?? (client.owner as ClientLink | undefined) ?? this.soleCaller(client);
+    const session = call?.session ?? (client.owner as ClientLink | undefined);
     if (!session) {
       // A shared server asking outside any call (e.g. roots/list right after initialized) speaks to the
       // gateway itself, which has no roots of its own.
@@ -464,7 +426,7 @@ export class Router implements ServerMessageHandler {
     const relay = this.relayOf(session);
     const downstreamId = `gatehouse-${this.nextClientRequest++}`;
     relay.clientRequests.set(downstreamId, { client, upstreamId: request.id });
-    session.send({ ...request, id: downstreamId }, call?.downstreamId ?? this.relatedCall(client, session)?.downstreamId);
+    session.send({ ...request, id: downstreamId }, call?.downstreamId ?? this.latestCall(client, session)?.downstreamId);
   }
 
   onServerNotification(client: UpstreamClient, notification: JsonRpcNotification, context: unknown): void {
@@ -493,12 +455,12 @@ export class Router implements ServerMessageHandler {
         return;
       }
       default: {
-        const call = context as InflightCall | undefined;
-        const session = call?.session ?? (client.owner as ClientLink | undefined) ?? this.soleCaller(client);
+        const call = (context as InflightCall | undefined) ?? this.guessCall(client);
+        const session = call?.session ?? (client.owner as ClientLink | undefined);
         if (session) {
           // stdio and legacy SSE do not say which call a log line belongs to; the session's call in
           // flight on this client is the best guess, and keeps it on that call's stream.
-          session.send(notification, call?.downstreamId ?? this.relatedCall(client, session)?.downstreamId);
+          session.send(notification, call?.downstreamId ?? this.latestCall(client, session)?.downstreamId);
           return;
         }
         if (notification.method === Method.message) {
@@ -532,31 +494,22 @@ export class Router implements ServerMessageHandler {
   }
 
   /**
-   * A shared stdio server's messages carry no link to the request that caused them. When exactly one
-   * session has calls in flight there it is that session; otherwise the most recent caller.
+   * The most recent call in flight on a client (for one session, if given). stdio and legacy SSE
+   * carry no link between a server's message and the call that caused it: this is the best guess.
    */
-  private soleCaller(client: UpstreamClient): ClientLink | undefined {
-    let found: ClientLink | undefined;
+  private latestCall(client: UpstreamClient, session?: ClientLink): InflightCall | undefined {
+    let found: InflightCall | undefined;
     for (const context of client.inflightContexts()) {
       const call = context as InflightCall | undefined;
-      if (call) found = call.session;
+      if (call && (session === undefined || call.session === session)) found = call;
     }
     return found;
   }
 
-  private latestCall(client: UpstreamClient): InflightCall | undefined {
-    let found: InflightCall | undefined;
-    for (const context of client.inflightContexts()) if (context) found = context as InflightCall;
-    return found;
-  }
-
-  private relatedCall(client: UpstreamClient, session: ClientLink): InflightCall | undefined {
-    let found: InflightCall | undefined;
-    for (const context of client.inflightContexts()) {
-      const call = context as InflightCall | undefined;
-      if (call?.session === session) found = call;
-    }
-    return found;
+  /** The call a message without a transport-level link belongs to, where a guess is allowed. */
+  private guessCall(client: UpstreamClient): InflightCall | undefined {
+    // Over HTTP a message on no call's stream belongs to no call; stdio and SSE cannot say.
+    return client.owner === undefined && !client.relatesMessages ? this.latestCall(client) : undefined;
   }
 
   private listChanged(server: string, method: string): void {
