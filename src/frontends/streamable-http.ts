@@ -8,6 +8,7 @@ import {
   isRequest,
   isResponse,
   isSupportedRevision,
+  primesStreams,
   serialiseOutcome,
   toMessage,
   type JsonRpcMessage,
@@ -231,7 +232,7 @@ export class StreamableHttpFrontend {
   }
 
   private async initialize(response: ServerResponse, view: SessionView, message: JsonRpcRequest): Promise<void> {
-    const channel = new HttpChannel(this.options.eventStoreSize, () => session.protocolVersion >= '2025-11-25');
+    const channel = new HttpChannel(this.options.eventStoreSize, () => primesStreams(session.protocolVersion));
     const { session, response: result } = await this.handler.initialize(view, message, channel);
     response.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': session.id }).end(JSON.stringify(result));
   }

@@ -29,3 +29,8 @@ export function allowsBatches(revision: string): boolean {
 export function supportsResourceLinks(revision: string): boolean {
   return revision >= '2025-06-18';
 }
+
+/** Spec 2025-11-25 §Resumability: SSE streams are primed with an empty event; older clients would choke on it. */
+export function primesStreams(revision: string): boolean {
+  return revision >= '2025-11-25';
+}
