@@ -37,6 +37,8 @@ const SHARED_CLIENT_CAPABILITIES: Params = { roots: { listChanged: true }, sampl
 
 const MAX_BACKOFF_MS = 30_000;
 const PROBE_TIMEOUT_MS = 3_000;
+/** The longest delay a Node timer takes (about 24.8 days). */
+const LISTEN_TIMEOUT_MS = 2 ** 31 - 1;
 
 /**
  * One configured server: its shared connection (the stdio process, or the HTTP session the gateway
@@ -91,9 +93,8 @@ export class Upstream {
         this.lastError = undefined;
         client.openEventStream();
         this.logger.info({ protocolVersion: client.identity?.protocolVersion, serverInfo: client.identity?.serverInfo }, 'upstream ready');
-        if (client.era === 'legacy' && this.config.era === 'auto' && this.config.transport === 'streamable-http') {
-          return this.probeModern().then(() => client);
-        }
+        if (client.era === 'modern') void this.listen(client);
+        else if (this.config.era === 'auto' && this.config.transport === 'streamable-http') return this.probeModern().then(() => client);
         return client;
       })
       .catch((error: unknown) => {
@@ -122,6 +123,24 @@ export class Upstream {
       }
     } catch {
       await probe.close();
+    }
+  }
+
+  /**
+   * 2026-07-28 servers announce list changes only on a `subscriptions/listen` stream (there is no GET
+   * stream): the gateway keeps one open on the shared client and opens it again when it ends, so
+   * list_changed reaches the router like a session-era server's.
+   */
+  private async listen(client: UpstreamClient): Promise<void> {
+    const filter = { notifications: { toolsListChanged: true, promptsListChanged: true, resourcesListChanged: true } };
+    while (!this.closed && !client.isClosed) {
+      try {
+        // The stream lives as long as the server keeps it; no timeout of the gateway's should end it.
+        await client.request('subscriptions/listen', filter, { timeoutMs: LISTEN_TIMEOUT_MS });
+      } catch (error) {
+        this.logger.debug({ reason: (error as Error).message }, 'subscriptions/listen ended');
+      }
+      await new Promise((resolve) => setTimeout(resolve, this.defaults.restartBackoffMs).unref());
     }
   }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { startHttpFixture, fixturePath, type HttpFixture } from '../fixtures/spawn-fixture.js';
 import { startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
 
@@ -71,6 +71,12 @@ describe('a session-era client through the gateway to a server spoken to in 2026
     const roots = await client.callTool({ name: 'test_input_required_result_list_roots', arguments: {} });
     assert.deepEqual(asked, ['roots']);
     assert.match(textOf(roots), /work/);
+  });
+
+  test('list_changed from the server\'s subscriptions/listen stream reaches the client', async () => {
+    const changed = new Promise<void>((resolve) => client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()));
+    await client.callTool({ name: 'test_trigger_tool_change', arguments: {} });
+    await changed;
   });
 
   test('several rounds of input complete one call', async () => {
