@@ -49,6 +49,8 @@ export class Catalog {
   private readonly loading = new Map<string, Promise<Params[]>>();
   private readonly viewLists = new Map<string, Promise<ViewList>>();
   private readonly built = new Map<string, ViewList>();
+  /** Recent merged lists by cursor prefix, oldest first. */
+  private readonly snapshots = new Map<string, ViewList>();
 
   constructor(
     private readonly fetch: ListFetcher,
@@ -102,6 +104,28 @@ export class Catalog {
     this.built.clear();
   }
 
+  /**
+   * The page a cursor names. A cursor names a snapshot: paging goes on through the list as it was when
+   * the first page was served, even if a server's list changed meanwhile (a consistent walk), as long
+   * as the snapshot is among the last few kept; older cursors are `invalid_params`.
+   */
+  page(list: ViewList, cursor: unknown, modern = false): string {
+    let source = list;
+    let index = 0;
+    if (cursor !== undefined) {
+      const dot = typeof cursor === 'string' ? cursor.lastIndexOf('.') : -1;
+      const snapshot = dot > 0 ? (cursor as string).slice(0, dot) : undefined;
+      const found = snapshot === list.cursorPrefix ? list : snapshot === undefined ? undefined : this.snapshots.get(snapshot);
+      index = Number((cursor as string).slice(dot + 1));
+      if (!found || !Number.isInteger(index) || found.pages[index] === undefined) {
+        throw new GatehouseError('invalid_params', 'The cursor is unknown or expired (the list changed); list again from the start.');
+      }
+      source = found;
+    }
+    const pages = modern ? (source.modernPages ??= source.pages.map(modernPage)) : source.pages;
+    return pages[index]!;
+  }
+
   private serverList(server: string, kind: ListKind): Promise<Params[]> {
     const key = `${server}\0${kind}`;
     const cached = this.lists.get(key);
@@ -151,7 +175,10 @@ export class Catalog {
       if (start + this.pageSize < items.length) page.nextCursor = `${cursorPrefix}.${pages.length + 1}`;
       pages.push(JSON.stringify(page));
     }
-    return { items, index, pages, cursorPrefix, failures };
+    const list: ViewList = { items, index, pages, cursorPrefix, failures };
+    this.snapshots.set(cursorPrefix, list);
+    if (this.snapshots.size > SNAPSHOTS_KEPT) this.snapshots.delete(this.snapshots.keys().next().value!);
+    return list;
   }
 
   private expose(view: View, server: string, kind: ListKind, item: Params): [string, string, Params] | undefined {
@@ -164,14 +191,5 @@ export class Catalog {
   }
 }
 
-/** The page a cursor names, or an `invalid_params` error for a cursor from an older list. */
-export function pageOf(list: ViewList, cursor: unknown, modern = false): string {
-  const pages = modern ? (list.modernPages ??= list.pages.map(modernPage)) : list.pages;
-  if (cursor === undefined) return pages[0]!;
-  if (typeof cursor === 'string') {
-    const dot = cursor.lastIndexOf('.');
-    const page = Number(cursor.slice(dot + 1));
-    if (cursor.slice(0, dot) === list.cursorPrefix && Number.isInteger(page) && pages[page] !== undefined) return pages[page];
-  }
-  throw new GatehouseError('invalid_params', 'The cursor is unknown or expired (the list changed); list again from the start.');
-}
+/** How many merged lists stay reachable by their cursors after being replaced. */
+const SNAPSHOTS_KEPT = 16;

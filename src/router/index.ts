@@ -4,4 +4,4 @@ export type { ClientLink } from './client-link.js';
 export type { View } from './view.js';
 export { AGGREGATE_VIEW_NAME } from './view.js';
 export { exposedName, exposedUri, splitExposedUri, MAX_NAME_LENGTH } from './names.js';
-export { Catalog, pageOf } from './catalog.js';
+export { Catalog } from './catalog.js';

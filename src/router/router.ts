@@ -17,7 +17,7 @@ import {
 } from '../protocol/index.js';
 import type { RequestEnvelope, RequestOptions, ServerMessageHandler, Upstream, UpstreamClient } from '../upstreams/index.js';
 import { canReturnInputRequired, checkParamHeaders, isModernRevision, paramHeadersFor, withoutModernFields } from '../protocol/eras/index.js';
-import { Catalog, pageOf } from './catalog.js';
+import { Catalog } from './catalog.js';
 import { resolveName, resolveUri } from './resolve.js';
 import { InputBridge, newInputWaiter } from './input-bridge.js';
 import type { ClientLink } from './client-link.js';
@@ -153,7 +153,7 @@ export class Router implements ServerMessageHandler {
     if (list.failures.size > 0) {
       this.options.logger.warn({ kind, failures: Object.fromEntries(list.failures) }, 'some servers were left out of a list');
     }
-    return { id, serialisedResult: pageOf(list, params.cursor, session.stateless === true) };
+    return { id, serialisedResult: this.catalog.page(list, params.cursor, session.stateless === true) };
   }
 
   private async callTool(session: ClientLink, request: JsonRpcRequest, params: Params): Promise<RouteOutcome> {

@@ -6,6 +6,7 @@ import {
   CreateMessageRequestSchema,
   ElicitRequestSchema,
   LoggingMessageNotificationSchema,
+  ResourceUpdatedNotificationSchema,
   type Progress,
 } from '@modelcontextprotocol/sdk/types.js';
 import { startHttpFixture, fixturePath, type HttpFixture } from '../fixtures/spawn-fixture.js';
@@ -140,6 +141,23 @@ for (const upstreamKind of ['stdio', 'streamable-http'] as const) {
       while (logs.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
       await client.callTool({ name: 'everything__toggle-simulated-logging', arguments: {} });
       assert.ok(logs.length > 0);
+    });
+
+    test('relays resources/updated for a subscribed resource, under the URI the client subscribed to', async () => {
+      const { resources } = await client.listResources();
+      const uri = resources[0]!.uri;
+      const updated = new Promise<string>((resolve) =>
+        client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => resolve(notification.params.uri)),
+      );
+      await client.subscribeResource({ uri });
+      await client.callTool({ name: 'everything__toggle-subscriber-updates', arguments: {} });
+      try {
+        // The server sends an update for each subscription every 5 s.
+        assert.equal(await updated, uri);
+      } finally {
+        await client.callTool({ name: 'everything__toggle-subscriber-updates', arguments: {} });
+        await client.unsubscribeResource({ uri });
+      }
     });
 
     test('answers ping', async () => {
