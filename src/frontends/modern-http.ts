@@ -102,6 +102,7 @@ export class ModernHttpFrontend {
     if (mismatch) return this.fail(response, message.id, mismatch);
     if (REMOVED_METHODS.has(message.method)) return this.fail(response, message.id, methodNotFoundOnModernEra(message.method));
 
+    const exchange = new ModernExchange(response, meta.logLevel !== undefined);
     const session = new ClientSession(`m-${randomToken(9)}`, view, meta.protocolVersion, {
       send: (outgoing: JsonRpcMessage) => exchange.related(outgoing),
       close: () => undefined,
@@ -112,7 +113,6 @@ export class ModernHttpFrontend {
     if (meta.clientInfo) session.clientInfo = meta.clientInfo as unknown as Params;
     session.logLevel = meta.logLevel;
     if (message.method === Method.toolsCall) session.paramHeaders = paramHeadersOf(request);
-    const exchange = new ModernExchange(response, meta.logLevel !== undefined);
 
     if (message.method === DISCOVER_METHOD) {
       const description = await this.relay.describe(view);
