@@ -129,6 +129,7 @@ export class Gateway {
     this.warmUp();
     return serveStdio(
       this.handler,
+      this.router,
       this.views.get(AGGREGATE_VIEW_NAME)!,
       input as never,
       output as never,

@@ -1,36 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { randomToken } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
-import {
-  DISCOVER_METHOD,
-  MODERN_REVISIONS,
-  MetaKey,
-  ModernErrorCode,
-  buildDiscoverResult,
-  checkStandardHeaders,
-  classifyInbound,
-  hasEnvelopeClaim,
-  invalidEnvelope,
-  isModernRevision,
-  methodNotFoundOnModernEra,
-  readRequestMeta,
-  toModernErrorCode,
-  toModernResult,
-  unsupportedProtocolVersion,
-  type ModernError,
-} from '../protocol/eras/index.js';
-import { Method, serialiseOutcome, type JsonRpcMessage, type JsonRpcRequest, type Params, type RequestOutcome } from '../protocol/index.js';
-import { ClientSession, type SessionStore, type SessionView } from '../session/index.js';
-import { GATEWAY_INFO, type MessageHandler, type RelayHooks } from './message-handler.js';
-
-/** Methods the 2026-07-28 revision removed; a modern request naming them is 404 / -32601. */
-const REMOVED_METHODS = new Set<string>([
-  Method.initialize,
-  Method.ping,
-  Method.loggingSetLevel,
-  Method.resourcesSubscribe,
-  Method.resourcesUnsubscribe,
-]);
+import { MetaKey, checkStandardHeaders, classifyInbound, hasEnvelopeClaim, isModernRevision, type ModernError } from '../protocol/eras/index.js';
+import { Method, type JsonRpcMessage, type JsonRpcRequest, type Params } from '../protocol/index.js';
+import type { ClientSession, SessionStore, SessionView } from '../session/index.js';
+import type { MessageHandler, RelayHooks } from './message-handler.js';
+import { ModernRequests, failureAnswer, readModernEnvelope } from './modern-requests.js';
 
 const LIST_CHANGED_FILTER: Record<string, string> = {
   [Method.toolsListChanged]: 'toolsListChanged',
@@ -63,12 +37,16 @@ function headerValue(request: IncomingMessage, name: string): string | undefined
  * leaves nothing behind but a call parked for an input_required retry.
  */
 export class ModernHttpFrontend {
+  private readonly requests: ModernRequests;
+
   constructor(
     private readonly handler: MessageHandler,
     private readonly relay: RelayHooks,
     private readonly sessions: SessionStore,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.requests = new ModernRequests(handler, relay);
+  }
 
   /** Returns false when the message turns out to be session-era after all (the caller handles it). */
   async post(request: IncomingMessage, response: ServerResponse, view: SessionView, body: unknown): Promise<boolean> {
@@ -87,57 +65,29 @@ export class ModernHttpFrontend {
       return true;
     }
     const message = body as JsonRpcRequest;
-    const reading = readRequestMeta(message.params);
-    if (reading.kind !== 'valid') {
-      const detail = reading.kind === 'invalid' ? reading.issues.map((issue) => `${issue.key}: ${issue.problem}`).join('; ') : 'missing';
-      return this.fail(response, message.id, invalidEnvelope(detail));
-    }
-    const meta = reading.meta;
-    if (!isModernRevision(meta.protocolVersion)) return this.fail(response, message.id, unsupportedProtocolVersion(MODERN_REVISIONS, meta.protocolVersion));
+    const envelope = readModernEnvelope(message);
+    if ('failure' in envelope) return this.fail(response, message.id, envelope.failure);
+    const meta = envelope.meta;
     const mismatch = checkStandardHeaders(message, meta.protocolVersion, {
       ...(headerValue(request, 'mcp-protocol-version') !== undefined ? { protocolVersion: headerValue(request, 'mcp-protocol-version')! } : {}),
       ...(headerValue(request, 'mcp-method') !== undefined ? { method: headerValue(request, 'mcp-method')! } : {}),
       ...(headerValue(request, 'mcp-name') !== undefined ? { name: headerValue(request, 'mcp-name')! } : {}),
     });
     if (mismatch) return this.fail(response, message.id, mismatch);
-    if (REMOVED_METHODS.has(message.method)) return this.fail(response, message.id, methodNotFoundOnModernEra(message.method));
 
     const exchange = new ModernExchange(response, meta.logLevel !== undefined);
-    const session = new ClientSession(`m-${randomToken(9)}`, view, meta.protocolVersion, {
-      send: (outgoing: JsonRpcMessage) => exchange.related(outgoing),
-      close: () => undefined,
-    });
-    session.stateless = true;
-    session.initialized = true;
-    session.clientCapabilities = meta.clientCapabilities;
-    if (meta.clientInfo) session.clientInfo = meta.clientInfo as unknown as Params;
-    session.logLevel = meta.logLevel;
+    const session = this.requests.session(view, meta, (outgoing: JsonRpcMessage) => exchange.related(outgoing));
     if (message.method === Method.toolsCall) session.paramHeaders = paramHeadersOf(request);
-
-    if (message.method === DISCOVER_METHOD) {
-      const description = await this.relay.describe(view);
-      const result = buildDiscoverResult({
-        supportedVersions: MODERN_REVISIONS,
-        capabilities: description.capabilities,
-        ...(description.instructions !== undefined ? { instructions: description.instructions } : {}),
-        serverInfo: { name: GATEWAY_INFO.name, version: GATEWAY_INFO.version },
-      });
-      exchange.answer(JSON.stringify({ jsonrpc: '2.0', id: message.id, result }));
-      return true;
-    }
     if (message.method === 'subscriptions/listen') {
       this.listen(session, message, exchange);
       return true;
     }
-
     response.once('close', () => {
       // Spec 2026-07-28 §Cancellation: closing the response stream cancels the request.
       if (!exchange.done) this.relay.onClientNotification(session, { jsonrpc: '2.0', method: Method.cancelled, params: { requestId: message.id, reason: 'the client closed the stream' } });
     });
-    const outcome = await this.handler.request(session, message);
-    this.handler.release(session, false);
-    if (outcome === undefined) exchange.answer(undefined);
-    else exchange.answer(modernOutcome(message.method, outcome), httpStatusOf(outcome));
+    const answer = await this.requests.answer(session, message);
+    exchange.answer(answer?.body, answer?.status);
     return true;
   }
 
@@ -169,34 +119,10 @@ export class ModernHttpFrontend {
   }
 
   private fail(response: ServerResponse, id: unknown, failure: ModernError): true {
-    const body = JSON.stringify({ jsonrpc: '2.0', id: typeof id === 'string' || typeof id === 'number' ? id : null, error: failure.error });
-    response.writeHead(failure.httpStatus, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+    const answer = failureAnswer(id, failure);
+    response.writeHead(answer.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer.body) }).end(answer.body);
     return true;
   }
-}
-
-/**
- * Errors the 2026-07-28 transport answers with an HTTP status of their own (streamable-http §Server
- * Validation): header, capability and version errors are 400, an unknown method 404. Everything else
- * stays in-band on 200.
- */
-function httpStatusOf(outcome: Exclude<RequestOutcome, undefined>): number {
-  if (!('error' in outcome)) return 200;
-  const code = outcome.error.code;
-  if (code === ModernErrorCode.headerMismatch || code === ModernErrorCode.missingRequiredClientCapability || code === ModernErrorCode.unsupportedProtocolVersion) {
-    return 400;
-  }
-  return code === -32601 ? 404 : 200;
-}
-
-/** Results get resultType (and cache fields on lists and reads); error codes move to the 2026-07-28 ones. */
-function modernOutcome(method: string, outcome: Exclude<RequestOutcome, undefined>): string {
-  if ('serialisedResult' in outcome) return serialiseOutcome(outcome); // the router served a modern page
-  if ('result' in outcome) {
-    const result = toModernResult(method, outcome.result, { serverInfo: { name: GATEWAY_INFO.name, version: GATEWAY_INFO.version } });
-    return JSON.stringify({ jsonrpc: '2.0', id: outcome.id, result });
-  }
-  return JSON.stringify({ ...outcome, error: { ...outcome.error, code: toModernErrorCode(outcome.error.code) } });
 }
 
 /**
@@ -223,7 +149,7 @@ class ModernExchange {
     this.response.write(`data: ${JSON.stringify(message)}\n\n`);
   }
 
-  answer(data: string | undefined, status = 200): void {
+  answer(data: string | undefined, status: number | undefined = 200): void {
     if (this.done) return;
     this.done = true;
     if (this.response.destroyed) return;

@@ -2,7 +2,8 @@ import type { Readable, Writable } from 'node:stream';
 import { GatehouseError, lineSplitter, toGatehouseError } from '../core/index.js';
 import { errorResponse, type JsonRpcMessage } from '../protocol/index.js';
 import type { ClientChannel, SessionView } from '../session/index.js';
-import type { MessageHandler } from './message-handler.js';
+import type { MessageHandler, RelayHooks } from './message-handler.js';
+import { ModernRequests } from './modern-requests.js';
 import { StreamDriver } from './stream-driver.js';
 
 /**
@@ -11,6 +12,7 @@ import { StreamDriver } from './stream-driver.js';
  */
 export function serveStdio(
   handler: MessageHandler,
+  relay: RelayHooks,
   view: SessionView,
   input: Readable,
   output: Writable,
@@ -20,7 +22,7 @@ export function serveStdio(
     output.write(`${data}\n`);
   };
   const channel: ClientChannel = { send: (message: JsonRpcMessage) => write(JSON.stringify(message)), close: () => undefined };
-  const driver = new StreamDriver(handler, view, channel, write);
+  const driver = new StreamDriver(handler, view, channel, write, undefined, new ModernRequests(handler, relay));
   return new Promise((resolve) => {
     input.setEncoding('utf8');
     input.on(

@@ -1,4 +1,5 @@
 import { GatehouseError } from '../core/index.js';
+import { hasEnvelopeClaim } from '../protocol/eras/index.js';
 import {
   Method,
   allowsBatches,
@@ -12,6 +13,7 @@ import {
 } from '../protocol/index.js';
 import type { ClientChannel, ClientSession, SessionView } from '../session/index.js';
 import type { MessageHandler } from './message-handler.js';
+import { failureAnswer, readModernEnvelope, type ModernRequests } from './modern-requests.js';
 
 /**
  * Drives a session whose every outgoing message goes down one stream: the stdio front and the
@@ -26,6 +28,8 @@ export class StreamDriver {
     private readonly channel: ClientChannel,
     private readonly write: (data: string) => void,
     private readonly sessionId?: string,
+    /** Present where the transport serves 2026-07-28 requests too (the stdio front). */
+    private readonly modern?: ModernRequests,
   ) {}
 
   /** Handles one parsed JSON value (a message or a batch). */
@@ -56,6 +60,7 @@ export class StreamDriver {
   }
 
   private async request(request: JsonRpcRequest): Promise<string | undefined> {
+    if (this.modern && hasEnvelopeClaim(request.params)) return this.modernRequest(this.modern, request);
     if (request.method === Method.initialize && !this.session) {
       const { session, response } = await this.handler.initialize(this.view, request, this.channel, this.sessionId);
       this.session = session;
@@ -64,5 +69,17 @@ export class StreamDriver {
     if (!this.session) return JSON.stringify(errorResponse(request.id, new GatehouseError('not_initialized').toRpcError()));
     const outcome = await this.handler.request(this.session, request);
     return outcome === undefined ? undefined : serialiseOutcome(outcome);
+  }
+
+  /** 2026-07-28 over stdio: the envelope in `_meta` only (no headers), each request on its own. */
+  private async modernRequest(modern: ModernRequests, request: JsonRpcRequest): Promise<string | undefined> {
+    const envelope = readModernEnvelope(request);
+    if ('failure' in envelope) return failureAnswer(request.id, envelope.failure).body;
+    const wantsLogs = envelope.meta.logLevel !== undefined;
+    const session = modern.session(this.view, envelope.meta, (message) => {
+      if (!wantsLogs && 'method' in message && message.method === Method.message) return;
+      this.write(JSON.stringify(message));
+    });
+    return (await modern.answer(session, request))?.body;
   }
 }

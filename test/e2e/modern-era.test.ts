@@ -146,3 +146,39 @@ for (const upstreamKind of ['stdio', 'streamable-http'] as const) {
     });
   });
 }
+
+describe('a 2026-07-28 client through the stdio front (gatehouse stdio)', () => {
+  test('discovers, lists, calls, and gets sampling through input_required, over stdin/stdout', async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { StdioClientTransport } = await import('@modelcontextprotocol/client/stdio');
+    const { stringify } = await import('yaml');
+    const dir = await mkdtemp(join(tmpdir(), 'gatehouse-modern-stdio-'));
+    const config = join(dir, 'gatehouse.yaml');
+    await writeFile(config, stringify({ log: { level: 'warn' }, servers: { everything: everythingStdio } }));
+    const client = new Client(
+      { name: 'modern-stdio', version: '1.0.0' },
+      { capabilities: { sampling: {} }, versionNegotiation: { mode: { pin: MODERN } } },
+    );
+    client.setRequestHandler('sampling/createMessage', async () => ({
+      role: 'assistant',
+      model: 'stdio-model',
+      content: { type: 'text', text: 'sampled over stdio' },
+    }));
+    await client.connect(
+      new StdioClientTransport({ command: process.execPath, args: ['--import', 'tsx', 'src/cli/main.ts', 'stdio', '--config', config], stderr: 'ignore' }),
+    );
+    try {
+      const { tools } = await client.listTools();
+      assert.ok(tools.some((tool) => tool.name === 'everything__echo'));
+      const echo = await client.callTool({ name: 'everything__echo', arguments: { message: 'over stdio' } });
+      assert.equal(textOf(echo), 'Echo: over stdio');
+      const sampled = await client.callTool({ name: 'everything__trigger-sampling-request', arguments: { prompt: 'p', maxTokens: 5 } });
+      assert.match(textOf(sampled), /sampled over stdio/);
+    } finally {
+      await client.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
