@@ -29,7 +29,20 @@ export interface ReadinessReport {
   servers: Record<string, { state: string; lastError?: string }>;
 }
 
-const CORS_ALLOW_HEADERS = 'content-type, accept, authorization, mcp-session-id, mcp-protocol-version, last-event-id';
+const CORS_ALLOW_HEADERS = ['content-type', 'accept', 'authorization', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id'];
+
+/**
+ * The headers a preflight may announce: the fixed ones, plus the 2026-07-28 `Mcp-Method`, `Mcp-Name`
+ * and `Mcp-Param-<name>` ones, whose names vary by tool, so the announced ones are echoed when valid.
+ */
+function allowedRequestHeaders(requested: string | undefined): string {
+  const allowed = new Set(CORS_ALLOW_HEADERS);
+  for (const name of (requested ?? '').split(',')) {
+    const header = name.trim().toLowerCase();
+    if (/^mcp-[a-z0-9-]{1,100}$/.test(header)) allowed.add(header);
+  }
+  return [...allowed].join(', ');
+}
 
 /**
  * The HTTP edge: one node:http server (no framework: this is the hot path) serving Streamable HTTP at
@@ -53,12 +66,21 @@ export class GatewayHttpServer {
   ) {
     this.streamable = new StreamableHttpFrontend(handler, sessions, options, logger, new ModernHttpFrontend(handler, relay, sessions, logger));
     this.legacy = new LegacySseFrontend(handler, options);
-    this.server = createServer({ requestTimeout: options.requestTimeoutMs, headersTimeout: options.headersTimeoutMs, keepAliveTimeout: options.keepAliveTimeoutMs }, (request, response) => {
+    this.server = createServer(
+      {
+        requestTimeout: options.requestTimeoutMs,
+        headersTimeout: options.headersTimeoutMs,
+        keepAliveTimeout: options.keepAliveTimeoutMs,
+        // Node checks those timeouts only every 30 s by default: a slow client would hold a socket that long.
+        connectionsCheckingInterval: Math.max(100, Math.min(options.headersTimeoutMs, options.requestTimeoutMs) / 4),
+      },
+      (request, response) => {
       this.serve(request, response).catch((error: unknown) => {
         if (!(error instanceof GatehouseError)) this.logger.error({ err: error, url: request.url }, 'unexpected failure');
         writeHttpError(response, error);
       });
-    });
+      },
+    );
     // Slowloris: a client that trickles headers or a body is cut off by the timeouts above.
     this.server.maxHeadersCount = 100;
   }
@@ -103,7 +125,10 @@ export class GatewayHttpServer {
     }
     if (request.method === 'OPTIONS') {
       response
-        .writeHead(204, { 'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS', 'access-control-allow-headers': CORS_ALLOW_HEADERS })
+        .writeHead(204, {
+          'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
+          'access-control-allow-headers': allowedRequestHeaders(request.headers['access-control-request-headers']),
+        })
         .end();
       return;
     }

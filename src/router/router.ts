@@ -352,6 +352,7 @@ export class Router implements ServerMessageHandler {
       if (!call || call.upstreamId === undefined) return;
       call.cancelled = true;
       const reason = typeof notification.params?.reason === 'string' ? notification.params.reason : 'cancelled by the client';
+      this.options.logger.debug({ session: session.id, requestId, server: call.client.server, reason }, 'call cancelled by the client');
       call.client.cancel(call.upstreamId, reason);
       return;
     }
