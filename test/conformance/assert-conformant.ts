@@ -7,7 +7,10 @@ import { runConformance, type ConformanceResult } from './run-conformance.js';
 
 export const CONFORMANCE_SUITE_VERSION = '0.1.16';
 
-/** The 30 scenarios of the 0.1.16 "active" suite: what every target must pass. */
+/**
+ * The 30 scenarios of the 0.1.16 "active" suite: what every target must pass. They are also, in the
+ * same order, 0.2.0-alpha.12's `requirements/2025-11-25.yaml` (modern-conformance.test.ts).
+ */
 export const ACTIVE_SERVER_SCENARIOS: readonly string[] = [
   'server-initialize',
   'logging-set-level',

@@ -13,6 +13,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { fixturePath, startHttpFixture, startStdioFixture, type HttpFixture, type StdioFixture } from '../fixtures/spawn-fixture.js';
+import { ACTIVE_SERVER_SCENARIOS } from './assert-conformant.js';
 import { ensureConformanceCli } from './conformance-cli.js';
 import { startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
 import { runConformance, type ConformanceResult } from './run-conformance.js';
@@ -87,39 +88,11 @@ const TASKS_EXTENSION_NOT_IMPLEMENTED: readonly string[] = [
   'tasks-mrtr-composition',
 ];
 
-/** `requirements/2025-11-25.yaml`: the 30 required server scenarios, run at the 2025-11-25 wire (sessions). */
-const REQUIRED_2025_11_25: readonly string[] = [
-  'server-initialize',
-  'logging-set-level',
-  'ping',
-  'completion-complete',
-  'tools-list',
-  'tools-call-simple-text',
-  'tools-call-image',
-  'tools-call-audio',
-  'tools-call-embedded-resource',
-  'tools-call-mixed-content',
-  'tools-call-with-logging',
-  'tools-call-error',
-  'tools-call-with-progress',
-  'tools-call-sampling',
-  'tools-call-elicitation',
-  'elicitation-sep1034-defaults',
-  'server-sse-multiple-streams',
-  'elicitation-sep1330-enums',
-  'resources-list',
-  'resources-read-text',
-  'resources-read-binary',
-  'resources-templates-read',
-  'resources-subscribe',
-  'resources-unsubscribe',
-  'prompts-list',
-  'prompts-get-simple',
-  'prompts-get-with-args',
-  'prompts-get-embedded-resource',
-  'prompts-get-with-image',
-  'dns-rebinding-protection',
-];
+/**
+ * `requirements/2025-11-25.yaml`: the 30 required server scenarios, run at the 2025-11-25 wire
+ * (sessions). The same 30, in the same order, as the 0.1.16 "active" suite, so the list is kept once.
+ */
+const REQUIRED_2025_11_25: readonly string[] = ACTIVE_SERVER_SCENARIOS;
 
 /** Run by `--requirements 2025-11-25` but not scored (added after release, or pending); passed too. */
 const NOT_SCORED_2025_11_25: readonly string[] = ['server-session-lifecycle', 'json-schema-2020-12', 'server-sse-polling'];
@@ -145,6 +118,16 @@ function assertRanExactly(result: ConformanceResult, expected: readonly string[]
   assert.deepEqual(ran, [...expected].sort(), `the suite ran a different set of scenarios against ${url}; update the lists above`);
 }
 
+/** One CLI run of the 0.2.0-alpha.12 suite against `url`: every scenario a revision's requirement set names. */
+function runRequirementSet(url: string, revision: '2026-07-28' | '2025-11-25'): Promise<ConformanceResult> {
+  return runConformance({
+    url,
+    suiteVersion: MODERN_SUITE_VERSION,
+    extraArgs: ['--requirements', revision],
+    timeoutMs: RUN_TIMEOUT_MS,
+  });
+}
+
 // ─────────────────────────────────────────────────────────────────────────────────────────────
 // runModernScenariosAgainst(url): THE ASSERTION FOR THE GATEWAY. Call it with Gatehouse's URL
 // (Gatehouse in front of this fixture), as the test below calls it with the fixture's own URL.
@@ -155,12 +138,7 @@ function assertRanExactly(result: ConformanceResult, expected: readonly string[]
  * pass. The tasks extension scenarios also run (the CLI cannot leave them out) and are ignored.
  */
 async function runModernScenariosAgainst(url: string): Promise<ConformanceResult> {
-  const result = await runConformance({
-    url,
-    suiteVersion: MODERN_SUITE_VERSION,
-    extraArgs: ['--requirements', '2026-07-28'],
-    timeoutMs: RUN_TIMEOUT_MS,
-  });
+  const result = await runRequirementSet(url, '2026-07-28');
   const mustPass = [...REQUIRED_2026_07_28, ...PENDING_2026_07_28];
   assertRanExactly(result, [...mustPass, ...TASKS_EXTENSION_NOT_IMPLEMENTED], url);
   assert.deepEqual(
@@ -174,12 +152,7 @@ async function runModernScenariosAgainst(url: string): Promise<ConformanceResult
 
 /** The legacy half of the same endpoint: the 2025-11-25 requirement set (sessions, server-to-client requests). */
 async function runLegacyScenariosAgainst(url: string): Promise<ConformanceResult> {
-  const result = await runConformance({
-    url,
-    suiteVersion: MODERN_SUITE_VERSION,
-    extraArgs: ['--requirements', '2025-11-25'],
-    timeoutMs: RUN_TIMEOUT_MS,
-  });
+  const result = await runRequirementSet(url, '2025-11-25');
   const mustPass = [...REQUIRED_2025_11_25, ...NOT_SCORED_2025_11_25];
   assertRanExactly(result, mustPass, url);
   assert.deepEqual(result.failed, [], `2025-11-25 conformance failures against ${url}:\n${explain(result, mustPass)}`);

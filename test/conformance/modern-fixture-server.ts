@@ -27,6 +27,8 @@ import {
   type ServerContext,
 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
+import { RED_PIXEL_PNG_BASE64, SILENT_WAV_BASE64 } from './fixture-media.js';
+import { STATIC_FIXTURE_RESOURCES, TEMPLATE_FIXTURE_RESOURCE } from './fixture-resources.js';
 
 /** What a list-changed trigger tool asks the serving edge to announce. */
 export type ListChangedKind = 'tools' | 'prompts';
@@ -45,30 +47,6 @@ interface FlowState {
   readonly tool: string;
   readonly round: number;
   readonly name?: string;
-}
-
-// A 1x1 red PNG and a valid 8-sample silent WAV: small, and real media a client can decode.
-export const RED_PIXEL_PNG_BASE64 =
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==';
-const SILENT_WAV_BASE64 = silentWavBase64();
-
-/** A RIFF/WAVE file: 8 kHz, 16-bit mono, eight samples of silence. */
-function silentWavBase64(): string {
-  const dataBytes = 16;
-  const wav = Buffer.alloc(44 + dataBytes);
-  wav.write('RIFF', 0, 'ascii');
-  wav.writeUInt32LE(36 + dataBytes, 4);
-  wav.write('WAVEfmt ', 8, 'ascii');
-  wav.writeUInt32LE(16, 16); // fmt chunk size
-  wav.writeUInt16LE(1, 20); // PCM
-  wav.writeUInt16LE(1, 22); // mono
-  wav.writeUInt32LE(8000, 24); // sample rate
-  wav.writeUInt32LE(16_000, 28); // byte rate
-  wav.writeUInt16LE(2, 32); // block align
-  wav.writeUInt16LE(16, 34); // bits per sample
-  wav.write('data', 36, 'ascii');
-  wav.writeUInt32LE(dataBytes, 40);
-  return wav.toString('base64');
 }
 
 /** SEP-1613 + SEP-2106: the schema the json-schema-2020-12 scenario expects to come back verbatim. */
@@ -477,36 +455,14 @@ function registerInputRequiredTools(server: McpServer): void {
 }
 
 function registerResources(server: McpServer): void {
+  for (const resource of STATIC_FIXTURE_RESOURCES) {
+    server.registerResource(resource.name, resource.uri, resource.metadata, (uri) => ({ contents: [resource.contents(uri.href)] }));
+  }
   server.registerResource(
-    'static-text',
-    'test://static-text',
-    { description: 'A static text resource', mimeType: 'text/plain' },
-    (uri) => ({ contents: [{ uri: uri.href, mimeType: 'text/plain', text: 'This is the content of the static text resource.' }] }),
-  );
-  server.registerResource(
-    'static-binary',
-    'test://static-binary',
-    { description: 'A static binary resource (a 1x1 PNG)', mimeType: 'image/png' },
-    (uri) => ({ contents: [{ uri: uri.href, mimeType: 'image/png', blob: RED_PIXEL_PNG_BASE64 }] }),
-  );
-  server.registerResource(
-    'watched-resource',
-    'test://watched-resource',
-    { description: 'A resource clients subscribe to', mimeType: 'text/plain' },
-    (uri) => ({ contents: [{ uri: uri.href, mimeType: 'text/plain', text: 'Watched resource content' }] }),
-  );
-  server.registerResource(
-    'template-data',
-    new ResourceTemplate('test://template/{id}/data', { list: undefined }),
-    { description: 'Data for an id, read through a resource template', mimeType: 'application/json' },
-    (uri, variables) => {
-      const id = String(variables['id']);
-      return {
-        contents: [
-          { uri: uri.href, mimeType: 'application/json', text: JSON.stringify({ id, templateTest: true, data: `Data for ID: ${id}` }) },
-        ],
-      };
-    },
+    TEMPLATE_FIXTURE_RESOURCE.name,
+    new ResourceTemplate(TEMPLATE_FIXTURE_RESOURCE.uriTemplate, { list: undefined }),
+    TEMPLATE_FIXTURE_RESOURCE.metadata,
+    (uri, variables) => ({ contents: [TEMPLATE_FIXTURE_RESOURCE.contents(uri.href, String(variables['id']))] }),
   );
 }
 

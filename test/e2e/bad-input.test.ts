@@ -1,29 +1,9 @@
 import assert from 'node:assert/strict';
-import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { everythingStdio, startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
+import { rawRequest, type RawReply } from '../helpers/raw-http.js';
 
 const JSON_AND_SSE = 'application/json, text/event-stream';
-
-interface RawReply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-/** A raw HTTP request, so that the tests control every header and byte. */
-function raw(url: string, options: { method?: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<RawReply> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: options.method ?? 'POST', headers: options.headers ?? {} }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(options.body);
-  });
-}
 
 describe('bad input is answered cleanly and the gateway stays healthy', () => {
   let gateway: GatewayProcess;
@@ -31,12 +11,12 @@ describe('bad input is answered cleanly and the gateway stays healthy', () => {
   let sessionId: string;
 
   const post = (body: string | Buffer, headers: Record<string, string> = {}): Promise<RawReply> =>
-    raw(mcp, { body, headers: { 'content-type': 'application/json', accept: JSON_AND_SSE, 'mcp-session-id': sessionId, ...headers } });
+    rawRequest(mcp, { body, headers: { 'content-type': 'application/json', accept: JSON_AND_SSE, 'mcp-session-id': sessionId, ...headers } });
 
   before(async () => {
     gateway = await startGateway({ servers: { everything: everythingStdio }, limits: { maxBodyBytes: 65536, maxDepth: 32 } });
     mcp = `${gateway.url}/mcp`;
-    const init = await raw(mcp, {
+    const init = await rawRequest(mcp, {
       headers: { 'content-type': 'application/json', accept: JSON_AND_SSE },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
     });
@@ -48,7 +28,7 @@ describe('bad input is answered cleanly and the gateway stays healthy', () => {
 
   after(async () => {
     // Whatever came before, the gateway still answers.
-    const health = await raw(`${gateway.url}/healthz`, { method: 'GET' });
+    const health = await rawRequest(`${gateway.url}/healthz`, { method: 'GET' });
     assert.equal(health.status, 200);
     const ping = await post(JSON.stringify({ jsonrpc: '2.0', id: 'still-alive', method: 'ping' }));
     assert.equal(ping.status, 200);
@@ -96,18 +76,18 @@ describe('bad input is answered cleanly and the gateway stays healthy', () => {
   test('an unknown session id is 404 on POST, GET and DELETE', async () => {
     const headers = { 'mcp-session-id': 'not-a-session' };
     assert.equal((await post(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }), headers)).status, 404);
-    assert.equal((await raw(mcp, { method: 'GET', headers: { ...headers, accept: 'text/event-stream' } })).status, 404);
-    assert.equal((await raw(mcp, { method: 'DELETE', headers })).status, 404);
+    assert.equal((await rawRequest(mcp, { method: 'GET', headers: { ...headers, accept: 'text/event-stream' } })).status, 404);
+    assert.equal((await rawRequest(mcp, { method: 'DELETE', headers })).status, 404);
   });
 
   test('a missing session id on a non-initialize request is 400', async () => {
-    const reply = await raw(mcp, { headers: { 'content-type': 'application/json', accept: JSON_AND_SSE }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }) });
+    const reply = await rawRequest(mcp, { headers: { 'content-type': 'application/json', accept: JSON_AND_SSE }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }) });
     assert.equal(reply.status, 400);
   });
 
   test('a wrong content type is 415 and a missing Accept is 406', async () => {
     assert.equal((await post('{}', { 'content-type': 'text/plain' })).status, 415);
-    const noAccept = await raw(mcp, { headers: { 'content-type': 'application/json', 'mcp-session-id': sessionId }, body: '{"jsonrpc":"2.0","id":1,"method":"ping"}' });
+    const noAccept = await rawRequest(mcp, { headers: { 'content-type': 'application/json', 'mcp-session-id': sessionId }, body: '{"jsonrpc":"2.0","id":1,"method":"ping"}' });
     assert.equal(noAccept.status, 406);
   });
 
@@ -119,7 +99,7 @@ describe('bad input is answered cleanly and the gateway stays healthy', () => {
   });
 
   test('a 2025-03-26 session accepts a batch, but never initialize inside one', async () => {
-    const init = await raw(mcp, {
+    const init = await rawRequest(mcp, {
       headers: { 'content-type': 'application/json', accept: JSON_AND_SSE },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'old', version: '1' } } }),
     });
@@ -156,12 +136,12 @@ describe('bad input is answered cleanly and the gateway stays healthy', () => {
   });
 
   test('DELETE ends the session; it is 404 afterwards', async () => {
-    const init = await raw(mcp, {
+    const init = await rawRequest(mcp, {
       headers: { 'content-type': 'application/json', accept: JSON_AND_SSE },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'd', version: '1' } } }),
     });
     const id = String(init.headers['mcp-session-id']);
-    assert.equal((await raw(mcp, { method: 'DELETE', headers: { 'mcp-session-id': id } })).status, 200);
+    assert.equal((await rawRequest(mcp, { method: 'DELETE', headers: { 'mcp-session-id': id } })).status, 200);
     assert.equal((await post('{"jsonrpc":"2.0","id":1,"method":"ping"}', { 'mcp-session-id': id })).status, 404);
   });
 });

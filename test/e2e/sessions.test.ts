@@ -13,33 +13,19 @@ import { inspectorUrlFromLine, memoryAfterGc } from '../../bench/process-stats.j
 import { killSurvivors, snapshotDescendants, survivorsOf, type ProcessRecord } from '../fixtures/process-tree.js';
 import { startNodeProcess, type NodeProcess } from '../fixtures/spawn-fixture.js';
 import { everythingStdio, startGateway, waitFor, type GatewayProcess } from '../helpers/gateway-process.js';
+import { rawRequest, readRawReply, type RawReply } from '../helpers/raw-http.js';
 
 const JSON_AND_SSE = 'application/json, text/event-stream';
 const LATEST = '2025-11-25';
 /** Generous: a loaded 2-core CI machine may take seconds for what takes milliseconds here. */
 const eventTimeoutMs = 30_000;
 
-interface RawReply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
 /** Keep-alive connections for the bulk tests; everything else uses a fresh connection per request. */
 let bulkAgent: Agent | undefined;
 
 /** One raw HTTP request, so the tests control every header. */
 function raw(url: string, options: { method?: string; headers?: Record<string, string>; body?: string }): Promise<RawReply> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: options.method ?? 'POST', headers: options.headers ?? {}, agent: bulkAgent ?? false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(options.body);
-  });
+  return rawRequest(url, { ...options, agent: bulkAgent ?? false });
 }
 
 interface SseEvent {
@@ -149,10 +135,7 @@ function open(url: string, options: { method?: string; headers?: Record<string, 
         resolve(new SseConnection(res.statusCode ?? 0, res.headers, req, res));
         return;
       }
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
+      readRawReply(res).then(resolve, reject);
     });
     req.on('error', reject);
     req.end(options.body);
