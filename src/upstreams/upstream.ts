@@ -153,7 +153,10 @@ export class Upstream {
 
   /** The client to use for a downstream session's calls. */
   clientFor(owner: SessionOwner): Promise<UpstreamClient> {
-    if (!this.isolatesSessions || owner.stateless) return this.sharedClient();
+    // A 2026-07-28 caller gets the stateless client when the server speaks both eras (the probe runs
+    // before sharedClient() resolves), as readyClientFor() would give it.
+    if (owner.stateless) return this.sharedClient().then((client) => this.modernShared ?? client);
+    if (!this.isolatesSessions) return this.sharedClient();
     const existing = this.perSession.get(owner.id);
     if (existing) return existing;
     const created = this.connect(owner).then((client) => {
