@@ -160,10 +160,6 @@ export class GatehouseError extends Error {
   }
 }
 
-export function isGatehouseError(value: unknown): value is GatehouseError {
-  return value instanceof GatehouseError;
-}
-
 /** Anything thrown becomes a catalogue error; unknown failures are `internal` with no detail leaked. */
 export function toGatehouseError(value: unknown): GatehouseError {
   return value instanceof GatehouseError ? value : new GatehouseError('internal');

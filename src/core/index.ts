@@ -1,4 +1,4 @@
-export { GatehouseError, RpcCode, isGatehouseError, toGatehouseError } from './errors.js';
+export { GatehouseError, RpcCode, toGatehouseError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { randomToken } from './ids.js';
 export { ResourceStack } from './resource-stack.js';

@@ -79,10 +79,6 @@ export function toMessage(value: unknown): JsonRpcMessage {
   return value as unknown as JsonRpcMessage;
 }
 
-export function resultResponse(id: RequestId, result: Params): JsonRpcSuccess {
-  return { jsonrpc: '2.0', id, result };
-}
-
 export function errorResponse(id: RequestId | null, error: JsonRpcError): JsonRpcFailure {
   return { jsonrpc: '2.0', id, error };
 }

@@ -6,9 +6,6 @@ export const LATEST_SESSION_REVISION = '2025-11-25';
 export const SESSION_REVISIONS = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'] as const;
 export type SessionRevision = (typeof SESSION_REVISIONS)[number];
 
-/** Spec 2025-03-26 §Transports: without the header a server SHOULD assume 2025-03-26. */
-export const DEFAULT_HEADERLESS_REVISION = '2025-03-26';
-
 export function isSupportedRevision(version: string): boolean {
   return (SESSION_REVISIONS as readonly string[]).includes(version);
 }
@@ -23,11 +20,6 @@ export function negotiateRevision(requested: unknown): SessionRevision {
 /** JSON-RPC batches were allowed by 2025-03-26 and removed in 2025-06-18. */
 export function allowsBatches(revision: string): boolean {
   return revision === '2025-03-26' || revision === '2024-11-05';
-}
-
-/** resource_link content and structuredContent arrived in 2025-06-18. */
-export function supportsResourceLinks(revision: string): boolean {
-  return revision >= '2025-06-18';
 }
 
 /** Spec 2025-11-25 §Resumability: SSE streams are primed with an empty event; older clients would choke on it. */

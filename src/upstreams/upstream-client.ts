@@ -129,10 +129,6 @@ export class UpstreamClient {
     return this.closed;
   }
 
-  get inflightCount(): number {
-    return this.pending.size;
-  }
-
   /** Contexts of requests still waiting, oldest first (used to route messages a transport cannot relate). */
   inflightContexts(): IterableIterator<unknown> {
     return (function* (pending: Map<RequestId, Pending>) {
