@@ -133,6 +133,29 @@ const catalogue = {
   shutting_down: { httpStatus: 503, rpcCode: RpcCode.serverError, message: 'The gateway is shutting down; retry shortly.' },
   internal: { httpStatus: 500, rpcCode: RpcCode.internalError, message: 'Internal gateway error.' },
   config_invalid: { httpStatus: 400, rpcCode: RpcCode.invalidParams, message: 'The configuration is invalid.' },
+  invalid_body: { httpStatus: 400, rpcCode: RpcCode.invalidParams, message: 'The request body is invalid.' },
+  server_not_found: { httpStatus: 404, rpcCode: RpcCode.invalidParams, message: 'No server or virtual server by that name.' },
+  name_taken: {
+    httpStatus: 409,
+    rpcCode: RpcCode.invalidParams,
+    message: 'That name is already used by a server or virtual server; servers and virtual servers share /servers/<name>/mcp.',
+  },
+  read_only_record: {
+    httpStatus: 409,
+    rpcCode: RpcCode.invalidParams,
+    message: 'This record is declared in the config file, which wins over the API; change the file instead.',
+  },
+  command_not_allowed: {
+    httpStatus: 403,
+    rpcCode: RpcCode.invalidParams,
+    message: 'Registering this stdio server would run a command the gateway does not allow.',
+  },
+  store_unavailable: { httpStatus: 503, rpcCode: RpcCode.serverError, message: 'The registry store is unavailable; retry shortly.' },
+  store_schema_too_new: {
+    httpStatus: 500,
+    rpcCode: RpcCode.internalError,
+    message: 'The database was migrated by a newer Gatehouse; run that version, or restore a backup made for this one.',
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof catalogue;

@@ -1,0 +1,2 @@
+export * from './server-spec.js';
+export type * from './store.js';

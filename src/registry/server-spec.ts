@@ -1,0 +1,118 @@
+import { z } from 'zod';
+
+/**
+ * The registry's records as the config file and the admin API both write them (CONVENTIONS rule 5:
+ * one schema for the file, the API bodies, the stored records and the generated documents).
+ */
+
+export const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+export const SERVER_NAME_RULE = 'a server name is letters, digits, "-" and "_", at most 63 characters';
+const TAG = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+export const serverNameSchema = z.string().regex(SERVER_NAME, SERVER_NAME_RULE);
+
+
+const commonServerFields = {
+  title: z.string().optional().describe('Human-readable name shown in lists.'),
+  description: z.string().optional(),
+  tags: z.array(z.string().regex(TAG, 'a tag is letters, digits, ".", "-" and "_"')).default([]).describe('Labels for search and for virtual-server selection.'),
+  owner: z.string().optional().describe('The team or person responsible for this server.'),
+  enabled: z.boolean().default(true).describe('A disabled server is kept in the config but not started.'),
+  requestTimeoutMs: z.number().int().positive().optional().describe('Overrides upstreamDefaults.requestTimeoutMs.'),
+  era: z
+    .enum(['auto', 'legacy', 'modern'])
+    .default('auto')
+    .describe(
+      'Protocol era toward this server. auto: a session (initialize), falling back to the stateless 2026-07-28 revision when ' +
+        'the server is modern-only; legacy: sessions only; modern: 2026-07-28 only (server/discover, no session).',
+    ),
+};
+
+const stdioServer = z
+  .strictObject({
+    transport: z.literal('stdio').default('stdio').describe('Inferred from `command` when left out.'),
+    command: z.string().min(1).describe('Executable to spawn (no shell is involved).'),
+    args: z.array(z.string()).default([]),
+    env: z.record(z.string(), z.string()).default({}).describe('Extra environment; only these and a small safe set are passed.'),
+    cwd: z.string().optional(),
+    isolation: z
+      .enum(['shared', 'per-session'])
+      .default('per-session')
+      .describe(
+        'per-session (default): each client session gets its own process, started on its first call, so server-to-client ' +
+          'requests, logs and server state never cross between clients. shared: one process serves every client; cheaper, but ' +
+          'stdio carries no link between a sampling/elicitation request and the call that caused it, so use it only for ' +
+          'servers that make no such requests.',
+      ),
+    ...commonServerFields,
+  })
+  .describe('A server spawned as a child process, spoken to over stdin/stdout.');
+
+const httpServer = z
+  .strictObject({
+    transport: z.enum(['streamable-http', 'sse']).default('streamable-http').describe('Inferred as streamable-http from `url` when left out.'),
+    url: z.url({ protocol: /^https?$/ }).describe('The server endpoint (Streamable HTTP) or its /sse URL (legacy SSE).'),
+    headers: z.record(z.string(), z.string()).default({}).describe('Sent on every request to this server (credentials live here, never the client\'s).'),
+    ...commonServerFields,
+  })
+  .describe('A server reached over HTTP.');
+
+/** `transport` may be left out: `command` means stdio, `url` means Streamable HTTP. */
+export const serverSchema = z.preprocess(
+  (value) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value) || 'transport' in value) return value;
+    if ('command' in value) return { ...value, transport: 'stdio' };
+    if ('url' in value) return { ...value, transport: 'streamable-http' };
+    return value;
+  },
+  z.discriminatedUnion('transport', [stdioServer, httpServer]),
+);
+
+
+export type ServerSpec = z.output<typeof serverSchema>;
+export type ServerSpecInput = z.input<typeof serverSchema>;
+
+/** Where a server may be in its life in the catalog. Only approved servers are started and served. */
+export const serverStatusSchema = z
+  .enum(['pending', 'approved', 'disabled'])
+  .describe('pending: registered, waiting for approval, not served; approved: served; disabled: kept but not served.');
+export type ServerStatus = z.output<typeof serverStatusSchema>;
+
+const selectorFields = {
+  server: z.string().min(1).default('*').describe('A server name or glob ("github", "git*"); "*" is every server.'),
+  tag: z.string().optional().describe('Only servers carrying this tag.'),
+};
+
+const nameSelector = z
+  .strictObject({
+    ...selectorFields,
+    name: z.string().min(1).default('*').describe('A tool or prompt name or glob ("get_*").'),
+    as: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional().describe('Exposes the item under this name (only with an exact `name`).'),
+    description: z.string().optional().describe('Replaces the description the server gives.'),
+  })
+  .refine((selector) => selector.as === undefined || !/[*?[\]{}]/.test(selector.name), {
+    message: '`as` renames one item: give an exact `name`, not a glob',
+    path: ['as'],
+  });
+
+const uriSelector = z.strictObject({
+  ...selectorFields,
+  uri: z.string().min(1).default('**').describe('A resource URI or URI template, or a glob over them ("file:///docs/**").'),
+});
+
+export const virtualServerSchema = z
+  .strictObject({
+    title: z.string().optional(),
+    description: z.string().optional(),
+    owner: z.string().optional(),
+    tags: z.array(z.string().regex(TAG)).default([]),
+    enabled: z.boolean().default(true),
+    tools: z.array(nameSelector).default([]).describe('Which tools this endpoint serves; nothing is served unless selected.'),
+    prompts: z.array(nameSelector).default([]),
+    resources: z.array(uriSelector).default([]).describe('Which resources and resource templates this endpoint serves.'),
+  })
+  .describe('A curated endpoint at /servers/<name>/mcp: a selection of tools, prompts and resources from one or more servers.');
+
+export type VirtualServerSpec = z.output<typeof virtualServerSchema>;
+export type NameSelector = VirtualServerSpec['tools'][number];
+export type UriSelector = VirtualServerSpec['resources'][number];

@@ -1,0 +1,133 @@
+import type { ServerSpec, ServerStatus, VirtualServerSpec } from './server-spec.js';
+
+/**
+ * The registry's persistence (DESIGN: one interface, SQLite embedded and PostgreSQL shared, one
+ * contract suite for both). Times are ISO-8601 strings in UTC; JSON columns hold the zod-validated
+ * specs as they were written.
+ */
+
+/** Where a record came from: the config file (read-only through the API) or the admin API. */
+export type RecordSource = 'file' | 'api';
+
+export interface ServerRecord {
+  readonly name: string;
+  readonly spec: ServerSpec;
+  readonly status: ServerStatus;
+  readonly source: RecordSource;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface VirtualServerRecord {
+  readonly name: string;
+  readonly spec: VirtualServerSpec;
+  readonly source: RecordSource;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** What the gateway learnt from a server the last time it connected and listed. */
+export interface LearntState {
+  readonly server: string;
+  readonly serverInfo: Record<string, unknown> | null;
+  readonly protocolVersion: string | null;
+  readonly capabilities: Record<string, unknown> | null;
+  readonly instructions: string | null;
+  readonly tools: readonly Record<string, unknown>[];
+  readonly prompts: readonly Record<string, unknown>[];
+  readonly resources: readonly Record<string, unknown>[];
+  readonly resourceTemplates: readonly Record<string, unknown>[];
+  readonly updatedAt: string;
+}
+
+/** A hash of one tool's name, description and schemas, and when the gateway first and last saw it. */
+export interface ToolFingerprint {
+  readonly server: string;
+  readonly tool: string;
+  readonly fingerprint: string;
+  readonly firstSeenAt: string;
+  readonly lastSeenAt: string;
+}
+
+export interface HealthSample {
+  readonly server: string;
+  readonly at: string;
+  readonly ok: boolean;
+  readonly latencyMs: number | null;
+  readonly error: string | null;
+}
+
+export interface HealthSummary {
+  readonly server: string;
+  readonly checks: number;
+  readonly ok: number;
+  /** ok / checks over the window, 0..1; null when there were no checks. */
+  readonly uptime: number | null;
+  readonly avgLatencyMs: number | null;
+  readonly last: HealthSample | null;
+  readonly lastError: HealthSample | null;
+}
+
+/** One change made through the admin API (registration of a stdio server is code execution: it is recorded). */
+export interface AdminEvent {
+  readonly id: number;
+  readonly at: string;
+  readonly actor: string;
+  readonly action: string;
+  readonly target: string;
+  readonly detail: Record<string, unknown>;
+}
+
+export type AdminEventInput = Omit<AdminEvent, 'id'>;
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  /** Pass back as `before` for the next (older) page; absent on the last page. */
+  readonly next?: number;
+}
+
+export interface Store {
+  /** `sqlite` or `postgres`, for status output. */
+  readonly kind: string;
+
+  listServers(): Promise<ServerRecord[]>;
+  getServer(name: string): Promise<ServerRecord | undefined>;
+  /** Inserts or replaces; keeps `createdAt` of an existing record. Bumps the revision. */
+  putServer(record: Omit<ServerRecord, 'createdAt' | 'updatedAt'>): Promise<ServerRecord>;
+  /** True when a record was deleted. Bumps the revision when it was. Also deletes its learnt state, fingerprints and health. */
+  deleteServer(name: string): Promise<boolean>;
+
+  listVirtualServers(): Promise<VirtualServerRecord[]>;
+  getVirtualServer(name: string): Promise<VirtualServerRecord | undefined>;
+  putVirtualServer(record: Omit<VirtualServerRecord, 'createdAt' | 'updatedAt'>): Promise<VirtualServerRecord>;
+  deleteVirtualServer(name: string): Promise<boolean>;
+
+  /**
+   * A number that grows whenever servers or virtual servers change, so that replicas sharing one
+   * database notice each other's changes by polling one row.
+   */
+  revision(): Promise<number>;
+
+  putLearnt(state: LearntState): Promise<void>;
+  getLearnt(server: string): Promise<LearntState | undefined>;
+  listLearnt(): Promise<LearntState[]>;
+
+  /**
+   * Records the fingerprints seen now: new (server, tool, fingerprint) rows get `firstSeenAt = at`,
+   * known ones get `lastSeenAt = at`. Returns the rows as stored after the call, for these tools.
+   */
+  recordFingerprints(server: string, fingerprints: readonly { tool: string; fingerprint: string }[], at: string): Promise<ToolFingerprint[]>;
+  listFingerprints(server: string): Promise<ToolFingerprint[]>;
+
+  recordHealth(sample: HealthSample): Promise<void>;
+  /** Counts, uptime and average latency of the samples at or after `since`, per server that has any. */
+  healthSummaries(since: string): Promise<HealthSummary[]>;
+  /** Deletes samples older than `before`; returns how many. */
+  pruneHealth(before: string): Promise<number>;
+
+  appendAdminEvent(event: AdminEventInput): Promise<AdminEvent>;
+  /** Newest first; `before` is an id from a previous page's `next`. */
+  listAdminEvents(options: { limit: number; before?: number }): Promise<Page<AdminEvent>>;
+
+  close(): Promise<void>;
+}
