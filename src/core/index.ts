@@ -3,3 +3,6 @@ export type { ErrorCode } from './errors.js';
 export { randomToken } from './ids.js';
 export { ResourceStack } from './resource-stack.js';
 export { lineSplitter } from './line-splitter.js';
+export { GATEWAY_VERSION } from './version.js';
+export { formatIssues } from './zod-issues.js';
+export { readBody } from './read-body.js';

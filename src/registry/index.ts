@@ -1,2 +1,14 @@
 export * from './server-spec.js';
 export type * from './store.js';
+export { openStore, sqliteFileOf } from './open-store.js';
+export type { OpenStoreOptions } from './open-store.js';
+export { MemoryStore } from './store-memory.js';
+export { SqliteStore, openSqliteStore } from './store-sqlite.js';
+export { PostgresStore, openPostgresStore } from './store-postgres.js';
+export type { StoreOptions } from './store-records.js';
+export { LATEST_SCHEMA_VERSION, migrateToLatest } from './migrations.js';
+export type { RegistryTables, SqlDialectName } from './migrations.js';
+export { fromServerJson, toServerJson, toClientConfig, gatewayClientConfig, SERVER_JSON_SCHEMA_URL, SERVER_JSON_SCHEMA_VERSIONS } from './manifest-formats.js';
+export type { ServerJsonImport, ServerJsonImportOptions, ImportedServerSpec, ClientFlavour, GatewayEndpoint } from './manifest-formats.js';
+export { checkStdioRegistration, DEFAULT_ALLOWED_COMMANDS } from './command-policy.js';
+export type { StdioRegistration, CommandPolicy } from './command-policy.js';

@@ -1,0 +1,195 @@
+import type { ColumnDefinitionBuilder, CreateTableBuilder, Generated, Kysely } from 'kysely';
+import { GatehouseError } from '../core/index.js';
+
+/**
+ * The registry's schema as forward-only migrations, written once with Kysely's schema builder for
+ * both SQLite and PostgreSQL. JSON is stored as text and times as ISO-8601 text, so that the two
+ * dialects hold the same bytes and a dump of one reads like a dump of the other.
+ */
+
+export type SqlDialectName = 'sqlite' | 'postgres';
+
+/**
+ * The rows as the newest migration leaves them. JSON columns are text; `ok` is 0 or 1 because SQLite
+ * has no boolean.
+ */
+export interface RegistryTables {
+  gatehouse_schema: { id: number; version: number };
+  servers: { name: string; spec: string; status: string; source: string; created_at: string; updated_at: string };
+  virtual_servers: { name: string; spec: string; source: string; created_at: string; updated_at: string };
+  learnt_state: {
+    server: string;
+    server_info: string | null;
+    protocol_version: string | null;
+    capabilities: string | null;
+    instructions: string | null;
+    tools: string;
+    prompts: string;
+    resources: string;
+    resource_templates: string;
+    updated_at: string;
+  };
+  tool_fingerprints: { server: string; tool: string; fingerprint: string; first_seen_at: string; last_seen_at: string };
+  /** `id` is bigint in PostgreSQL, which pg hands back as a string. */
+  health_samples: { id: Generated<number | string>; server: string; at: string; ok: number; latency_ms: number | null; error: string | null };
+  admin_events: { id: Generated<number>; at: string; actor: string; action: string; target: string; detail: string };
+  registry_meta: { revision: number };
+}
+
+interface Migration {
+  readonly version: number;
+  readonly description: string;
+  up(db: Kysely<RegistryTables>, dialect: SqlDialectName): Promise<void>;
+}
+
+/** The one column the dialects spell differently: a generated integer key. */
+function autoIncrementId<T extends string>(
+  table: CreateTableBuilder<T, never>,
+  dialect: SqlDialectName,
+  type: 'integer' | 'bigint',
+): CreateTableBuilder<T, 'id'> {
+  // SQLite: only `integer primary key` aliases the rowid, and AUTOINCREMENT stops ids of deleted rows
+  // from being handed out again (admin event ids are pagination cursors). PostgreSQL has no
+  // AUTOINCREMENT keyword; an identity column is its standard spelling.
+  const column = (builder: ColumnDefinitionBuilder): ColumnDefinitionBuilder =>
+    dialect === 'sqlite' ? builder.primaryKey().autoIncrement() : builder.primaryKey().generatedByDefaultAsIdentity();
+  return table.addColumn('id', dialect === 'sqlite' ? 'integer' : type, column);
+}
+
+const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'servers, virtual servers, learnt state, fingerprints, health, admin events, revision',
+    async up(db, dialect) {
+      await db.schema
+        .createTable('servers')
+        .addColumn('name', 'text', (column) => column.primaryKey())
+        .addColumn('spec', 'text', (column) => column.notNull())
+        .addColumn('status', 'text', (column) => column.notNull())
+        .addColumn('source', 'text', (column) => column.notNull())
+        .addColumn('created_at', 'text', (column) => column.notNull())
+        .addColumn('updated_at', 'text', (column) => column.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('virtual_servers')
+        .addColumn('name', 'text', (column) => column.primaryKey())
+        .addColumn('spec', 'text', (column) => column.notNull())
+        .addColumn('source', 'text', (column) => column.notNull())
+        .addColumn('created_at', 'text', (column) => column.notNull())
+        .addColumn('updated_at', 'text', (column) => column.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('learnt_state')
+        .addColumn('server', 'text', (column) => column.primaryKey())
+        .addColumn('server_info', 'text')
+        .addColumn('protocol_version', 'text')
+        .addColumn('capabilities', 'text')
+        .addColumn('instructions', 'text')
+        .addColumn('tools', 'text', (column) => column.notNull())
+        .addColumn('prompts', 'text', (column) => column.notNull())
+        .addColumn('resources', 'text', (column) => column.notNull())
+        .addColumn('resource_templates', 'text', (column) => column.notNull())
+        .addColumn('updated_at', 'text', (column) => column.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('tool_fingerprints')
+        .addColumn('server', 'text', (column) => column.notNull())
+        .addColumn('tool', 'text', (column) => column.notNull())
+        .addColumn('fingerprint', 'text', (column) => column.notNull())
+        .addColumn('first_seen_at', 'text', (column) => column.notNull())
+        .addColumn('last_seen_at', 'text', (column) => column.notNull())
+        .addPrimaryKeyConstraint('tool_fingerprints_pk', ['server', 'tool', 'fingerprint'])
+        .execute();
+
+      // Samples arrive every few seconds per server for as long as the gateway runs: bigint keys.
+      await autoIncrementId(db.schema.createTable('health_samples'), dialect, 'bigint')
+        .addColumn('server', 'text', (column) => column.notNull())
+        .addColumn('at', 'text', (column) => column.notNull())
+        .addColumn('ok', 'integer', (column) => column.notNull())
+        .addColumn('latency_ms', 'double precision')
+        .addColumn('error', 'text')
+        .execute();
+      // (server, at) serves the summaries' window and the cascade on delete; (at) serves pruning.
+      await db.schema.createIndex('health_samples_server_at').on('health_samples').columns(['server', 'at']).execute();
+      await db.schema.createIndex('health_samples_at').on('health_samples').column('at').execute();
+
+      await autoIncrementId(db.schema.createTable('admin_events'), dialect, 'integer')
+        .addColumn('at', 'text', (column) => column.notNull())
+        .addColumn('actor', 'text', (column) => column.notNull())
+        .addColumn('action', 'text', (column) => column.notNull())
+        .addColumn('target', 'text', (column) => column.notNull())
+        .addColumn('detail', 'text', (column) => column.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('registry_meta')
+        .addColumn('revision', 'integer', (column) => column.notNull())
+        .execute();
+      await db.insertInto('registry_meta').values({ revision: 0 }).execute();
+    },
+  },
+];
+
+/** The newest schema version this code knows. */
+export const LATEST_SCHEMA_VERSION = migrations.reduce((latest, migration) => Math.max(latest, migration.version), 0);
+
+function tooNew(found: number): GatehouseError {
+  return new GatehouseError('store_schema_too_new', `database schema version ${found}, this Gatehouse knows up to ${LATEST_SCHEMA_VERSION}`);
+}
+
+async function createSchemaTable(db: Kysely<RegistryTables>): Promise<void> {
+  await db.schema
+    .createTable('gatehouse_schema')
+    .ifNotExists()
+    .addColumn('id', 'integer', (column) => column.primaryKey())
+    .addColumn('version', 'integer', (column) => column.notNull())
+    .execute();
+  // A fixed key makes the seed row idempotent when two replicas start on an empty database at once.
+  await db
+    .insertInto('gatehouse_schema')
+    .values({ id: 1, version: 0 })
+    .onConflict((conflict) => conflict.column('id').doNothing())
+    .execute();
+}
+
+/**
+ * Brings the database up to LATEST_SCHEMA_VERSION, one transaction per migration; returns the
+ * version it ends at. Throws `store_schema_too_new` when a newer Gatehouse already migrated it,
+ * before touching anything.
+ */
+export async function migrateToLatest(db: Kysely<RegistryTables>, dialect: SqlDialectName): Promise<number> {
+  try {
+    await createSchemaTable(db);
+  } catch {
+    // PostgreSQL's CREATE TABLE IF NOT EXISTS can still fail with a unique violation in its catalogue
+    // when another replica creates the same table at the same moment; by now the table exists.
+    await createSchemaTable(db);
+  }
+
+  const readVersion = async (): Promise<number> =>
+    (await db.selectFrom('gatehouse_schema').select('version').where('id', '=', 1).executeTakeFirstOrThrow()).version;
+  const found = await readVersion();
+  if (found > LATEST_SCHEMA_VERSION) throw tooNew(found);
+
+  for (const migration of migrations) {
+    if (migration.version <= found) continue;
+    await db.transaction().execute(async (transaction) => {
+      // A no-op write first: it takes PostgreSQL's row lock and SQLite's write lock, so a replica
+      // migrating concurrently waits here and then sees the version this one wrote.
+      await transaction
+        .updateTable('gatehouse_schema')
+        .set((expression) => ({ version: expression.ref('version') }))
+        .where('id', '=', 1)
+        .execute();
+      const { version } = await transaction.selectFrom('gatehouse_schema').select('version').where('id', '=', 1).executeTakeFirstOrThrow();
+      if (version > LATEST_SCHEMA_VERSION) throw tooNew(version);
+      if (version >= migration.version) return;
+      await migration.up(transaction, dialect);
+      await transaction.updateTable('gatehouse_schema').set({ version: migration.version }).where('id', '=', 1).execute();
+    });
+  }
+  return readVersion();
+}

@@ -1,0 +1,81 @@
+import { GatehouseError } from '../core/index.js';
+import type { HealthSample, HealthSummary, ToolFingerprint } from './store.js';
+
+/**
+ * What the memory, SQLite and PostgreSQL stores share, so that the three give the same answers to
+ * the contract suite: time canonicalisation, ordering, and how a health summary is built.
+ */
+
+export interface StoreOptions {
+  /** The clock for `createdAt`/`updatedAt`; tests pass one that moves on every call. */
+  readonly now?: () => Date;
+}
+
+/**
+ * Every stored time is `Date#toISOString()` output. The SQL stores compare times as text, which orders
+ * correctly only when all of them share one format ("…T00:00:00Z" sorts after "…T00:00:00.500Z").
+ */
+export function isoTime(value: string): string {
+  const time = new Date(value);
+  if (Number.isNaN(time.getTime())) throw new GatehouseError('internal', `not an ISO-8601 time: ${JSON.stringify(value)}`);
+  return time.toISOString();
+}
+
+export function nowFrom(options: StoreOptions): () => string {
+  const clock = options.now ?? (() => new Date());
+  return () => clock().toISOString();
+}
+
+export function checkPageLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1) throw new GatehouseError('internal', `a page limit is a positive integer, not ${limit}`);
+}
+
+/**
+ * Plain code-unit order. The SQL stores sort here rather than in ORDER BY because PostgreSQL would
+ * order text by the database's collation, which differs between installations.
+ */
+export function compareText(left: string, right: string): number {
+  return left < right ? -1 : left > right ? 1 : 0;
+}
+
+export function byName<T extends { readonly name: string }>(left: T, right: T): number {
+  return compareText(left.name, right.name);
+}
+
+export function compareFingerprints(left: ToolFingerprint, right: ToolFingerprint): number {
+  return (
+    compareText(left.tool, right.tool) ||
+    compareText(left.firstSeenAt, right.firstSeenAt) ||
+    compareText(left.fingerprint, right.fingerprint)
+  );
+}
+
+/** A tool listed twice in one call is recorded once (PostgreSQL refuses to upsert one row twice in one statement). */
+export function uniqueFingerprints(fingerprints: readonly { tool: string; fingerprint: string }[]): { tool: string; fingerprint: string }[] {
+  const seen = new Map<string, { tool: string; fingerprint: string }>();
+  for (const { tool, fingerprint } of fingerprints) seen.set(JSON.stringify([tool, fingerprint]), { tool, fingerprint });
+  return [...seen.values()];
+}
+
+export interface HealthTotals {
+  readonly server: string;
+  readonly checks: number;
+  readonly ok: number;
+  readonly avgLatencyMs: number | null;
+}
+
+/** Builds the summaries from per-server totals and the newest samples of the window, ordered by server. */
+export function healthSummaries(totals: readonly HealthTotals[], last: ReadonlyMap<string, HealthSample>, lastError: ReadonlyMap<string, HealthSample>): HealthSummary[] {
+  return totals
+    .filter((total) => total.checks > 0)
+    .map((total) => ({
+      server: total.server,
+      checks: total.checks,
+      ok: total.ok,
+      uptime: total.ok / total.checks,
+      avgLatencyMs: total.avgLatencyMs,
+      last: last.get(total.server) ?? null,
+      lastError: lastError.get(total.server) ?? null,
+    }))
+    .sort((left, right) => compareText(left.server, right.server));
+}

@@ -1,0 +1,396 @@
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { RegistryTables, SqlDialectName } from './migrations.js';
+import type { ServerSpec, ServerStatus, VirtualServerSpec } from './server-spec.js';
+import {
+  byName,
+  checkPageLimit,
+  compareFingerprints,
+  compareText,
+  healthSummaries,
+  isoTime,
+  nowFrom,
+  uniqueFingerprints,
+  type StoreOptions,
+} from './store-records.js';
+import type {
+  AdminEvent,
+  AdminEventInput,
+  HealthSample,
+  HealthSummary,
+  LearntState,
+  Page,
+  RecordSource,
+  ServerRecord,
+  Store,
+  ToolFingerprint,
+  VirtualServerRecord,
+} from './store.js';
+
+/**
+ * The `Store` on Kysely, one implementation for SQLite and PostgreSQL: every query here is
+ * dialect-neutral (upserts with ON CONFLICT, RETURNING, window functions), so the two differ only in
+ * how they connect, how their errors read, and the migrations' id columns.
+ */
+
+export interface SqlStoreOptions extends StoreOptions {
+  /** Turns a driver error into a catalogue error when it means the database cannot be reached. */
+  readonly translateError: (error: unknown) => unknown;
+}
+
+type Row<Table extends keyof RegistryTables> = Selectable<RegistryTables[Table]>;
+
+/** Written by this store from values that were objects, so parsing gives back their shape. */
+function parseJson<T>(text: string): T {
+  return JSON.parse(text) as T;
+}
+
+function parseNullableJson<T>(text: string | null): T | null {
+  return text === null ? null : parseJson<T>(text);
+}
+
+function toServerRecord(row: Row<'servers'>): ServerRecord {
+  return {
+    name: row.name,
+    spec: parseJson<ServerSpec>(row.spec),
+    status: row.status as ServerStatus,
+    source: row.source as RecordSource,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toVirtualServerRecord(row: Row<'virtual_servers'>): VirtualServerRecord {
+  return {
+    name: row.name,
+    spec: parseJson<VirtualServerSpec>(row.spec),
+    source: row.source as RecordSource,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toLearntState(row: Row<'learnt_state'>): LearntState {
+  return {
+    server: row.server,
+    serverInfo: parseNullableJson<Record<string, unknown>>(row.server_info),
+    protocolVersion: row.protocol_version,
+    capabilities: parseNullableJson<Record<string, unknown>>(row.capabilities),
+    instructions: row.instructions,
+    tools: parseJson<Record<string, unknown>[]>(row.tools),
+    prompts: parseJson<Record<string, unknown>[]>(row.prompts),
+    resources: parseJson<Record<string, unknown>[]>(row.resources),
+    resourceTemplates: parseJson<Record<string, unknown>[]>(row.resource_templates),
+    updatedAt: row.updated_at,
+  };
+}
+
+function toFingerprint(row: Row<'tool_fingerprints'>): ToolFingerprint {
+  return { server: row.server, tool: row.tool, fingerprint: row.fingerprint, firstSeenAt: row.first_seen_at, lastSeenAt: row.last_seen_at };
+}
+
+function toHealthSample(row: Pick<Row<'health_samples'>, 'server' | 'at' | 'ok' | 'latency_ms' | 'error'>): HealthSample {
+  return { server: row.server, at: row.at, ok: row.ok === 1, latencyMs: row.latency_ms, error: row.error };
+}
+
+function toAdminEvent(row: Row<'admin_events'>): AdminEvent {
+  return { id: row.id, at: row.at, actor: row.actor, action: row.action, target: row.target, detail: parseJson<Record<string, unknown>>(row.detail) };
+}
+
+/** Aggregates come back as strings from PostgreSQL (bigint, numeric) and as numbers from SQLite. */
+function toNumber(value: string | number | bigint | null): number | null {
+  return value === null ? null : Number(value);
+}
+
+// Well under PostgreSQL's 65535 bind parameters per statement at five columns a row.
+const UPSERT_CHUNK = 1000;
+
+export class SqlStore implements Store {
+  private readonly now: () => string;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    readonly kind: SqlDialectName,
+    private readonly db: Kysely<RegistryTables>,
+    private readonly options: SqlStoreOptions,
+  ) {
+    this.now = nowFrom(options);
+  }
+
+  /** Every query goes through here so that an unreachable database is reported as one. */
+  private async run<T>(work: (db: Kysely<RegistryTables>) => Promise<T>): Promise<T> {
+    try {
+      return await work(this.db);
+    } catch (error) {
+      throw this.options.translateError(error);
+    }
+  }
+
+  /** In the transaction that changed servers or virtual servers, so replicas polling it never miss a change. */
+  private async bumpRevision(transaction: Transaction<RegistryTables>): Promise<void> {
+    await transaction
+      .updateTable('registry_meta')
+      .set((expression) => ({ revision: expression('revision', '+', 1) }))
+      .execute();
+  }
+
+  listServers(): Promise<ServerRecord[]> {
+    return this.run(async (db) => (await db.selectFrom('servers').selectAll().execute()).map(toServerRecord).sort(byName));
+  }
+
+  getServer(name: string): Promise<ServerRecord | undefined> {
+    return this.run(async (db) => {
+      const row = await db.selectFrom('servers').selectAll().where('name', '=', name).executeTakeFirst();
+      return row === undefined ? undefined : toServerRecord(row);
+    });
+  }
+
+  async putServer(record: Omit<ServerRecord, 'createdAt' | 'updatedAt'>): Promise<ServerRecord> {
+    const now = this.now();
+    const fields = { spec: JSON.stringify(record.spec), status: record.status, source: record.source, updated_at: now };
+    return this.run((db) =>
+      db.transaction().execute(async (transaction) => {
+        const row = await transaction
+          .insertInto('servers')
+          .values({ name: record.name, created_at: now, ...fields })
+          .onConflict((conflict) => conflict.column('name').doUpdateSet(fields))
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await this.bumpRevision(transaction);
+        return toServerRecord(row);
+      }),
+    );
+  }
+
+  deleteServer(name: string): Promise<boolean> {
+    return this.run((db) =>
+      db.transaction().execute(async (transaction) => {
+        const result = await transaction.deleteFrom('servers').where('name', '=', name).executeTakeFirst();
+        await transaction.deleteFrom('learnt_state').where('server', '=', name).execute();
+        await transaction.deleteFrom('tool_fingerprints').where('server', '=', name).execute();
+        await transaction.deleteFrom('health_samples').where('server', '=', name).execute();
+        const deleted = result.numDeletedRows > 0n;
+        if (deleted) await this.bumpRevision(transaction);
+        return deleted;
+      }),
+    );
+  }
+
+  listVirtualServers(): Promise<VirtualServerRecord[]> {
+    return this.run(async (db) => (await db.selectFrom('virtual_servers').selectAll().execute()).map(toVirtualServerRecord).sort(byName));
+  }
+
+  getVirtualServer(name: string): Promise<VirtualServerRecord | undefined> {
+    return this.run(async (db) => {
+      const row = await db.selectFrom('virtual_servers').selectAll().where('name', '=', name).executeTakeFirst();
+      return row === undefined ? undefined : toVirtualServerRecord(row);
+    });
+  }
+
+  async putVirtualServer(record: Omit<VirtualServerRecord, 'createdAt' | 'updatedAt'>): Promise<VirtualServerRecord> {
+    const now = this.now();
+    const fields = { spec: JSON.stringify(record.spec), source: record.source, updated_at: now };
+    return this.run((db) =>
+      db.transaction().execute(async (transaction) => {
+        const row = await transaction
+          .insertInto('virtual_servers')
+          .values({ name: record.name, created_at: now, ...fields })
+          .onConflict((conflict) => conflict.column('name').doUpdateSet(fields))
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await this.bumpRevision(transaction);
+        return toVirtualServerRecord(row);
+      }),
+    );
+  }
+
+  deleteVirtualServer(name: string): Promise<boolean> {
+    return this.run((db) =>
+      db.transaction().execute(async (transaction) => {
+        const result = await transaction.deleteFrom('virtual_servers').where('name', '=', name).executeTakeFirst();
+        const deleted = result.numDeletedRows > 0n;
+        if (deleted) await this.bumpRevision(transaction);
+        return deleted;
+      }),
+    );
+  }
+
+  revision(): Promise<number> {
+    return this.run(async (db) => {
+      const row = await db.selectFrom('registry_meta').select('revision').executeTakeFirstOrThrow();
+      return Number(row.revision);
+    });
+  }
+
+  async putLearnt(state: LearntState): Promise<void> {
+    const fields = {
+      server_info: state.serverInfo === null ? null : JSON.stringify(state.serverInfo),
+      protocol_version: state.protocolVersion,
+      capabilities: state.capabilities === null ? null : JSON.stringify(state.capabilities),
+      instructions: state.instructions,
+      tools: JSON.stringify(state.tools),
+      prompts: JSON.stringify(state.prompts),
+      resources: JSON.stringify(state.resources),
+      resource_templates: JSON.stringify(state.resourceTemplates),
+      updated_at: isoTime(state.updatedAt),
+    };
+    await this.run((db) =>
+      db
+        .insertInto('learnt_state')
+        .values({ server: state.server, ...fields })
+        .onConflict((conflict) => conflict.column('server').doUpdateSet(fields))
+        .execute(),
+    );
+  }
+
+  getLearnt(server: string): Promise<LearntState | undefined> {
+    return this.run(async (db) => {
+      const row = await db.selectFrom('learnt_state').selectAll().where('server', '=', server).executeTakeFirst();
+      return row === undefined ? undefined : toLearntState(row);
+    });
+  }
+
+  listLearnt(): Promise<LearntState[]> {
+    return this.run(async (db) =>
+      (await db.selectFrom('learnt_state').selectAll().execute()).map(toLearntState).sort((left, right) => compareText(left.server, right.server)),
+    );
+  }
+
+  async recordFingerprints(server: string, fingerprints: readonly { tool: string; fingerprint: string }[], at: string): Promise<ToolFingerprint[]> {
+    const seenAt = isoTime(at);
+    const unique = uniqueFingerprints(fingerprints);
+    if (unique.length === 0) return [];
+    const tools = new Set(unique.map((entry) => entry.tool));
+    return this.run((db) =>
+      db.transaction().execute(async (transaction) => {
+        for (let start = 0; start < unique.length; start += UPSERT_CHUNK) {
+          const rows = unique
+            .slice(start, start + UPSERT_CHUNK)
+            .map(({ tool, fingerprint }) => ({ server, tool, fingerprint, first_seen_at: seenAt, last_seen_at: seenAt }));
+          await transaction
+            .insertInto('tool_fingerprints')
+            .values(rows)
+            .onConflict((conflict) => conflict.columns(['server', 'tool', 'fingerprint']).doUpdateSet({ last_seen_at: seenAt }))
+            .execute();
+        }
+        // Every fingerprint these tools ever had, so the caller sees a tool whose definition changed.
+        const stored = await transaction.selectFrom('tool_fingerprints').selectAll().where('server', '=', server).execute();
+        return stored.filter((row) => tools.has(row.tool)).map(toFingerprint).sort(compareFingerprints);
+      }),
+    );
+  }
+
+  listFingerprints(server: string): Promise<ToolFingerprint[]> {
+    return this.run(async (db) =>
+      (await db.selectFrom('tool_fingerprints').selectAll().where('server', '=', server).execute()).map(toFingerprint).sort(compareFingerprints),
+    );
+  }
+
+  async recordHealth(sample: HealthSample): Promise<void> {
+    await this.run((db) =>
+      db
+        .insertInto('health_samples')
+        .values({ server: sample.server, at: isoTime(sample.at), ok: sample.ok ? 1 : 0, latency_ms: sample.latencyMs, error: sample.error })
+        .execute(),
+    );
+  }
+
+  async healthSummaries(since: string): Promise<HealthSummary[]> {
+    const from = isoTime(since);
+    return this.run(async (db) => {
+      const totals = await db
+        .selectFrom('health_samples')
+        .where('at', '>=', from)
+        .groupBy('server')
+        .select((expression) => [
+          'server',
+          expression.fn.countAll<number | string>().as('checks'),
+          expression.fn.sum<number | string>('ok').as('ok'),
+          expression.fn.avg<number | string | null>('latency_ms').as('avg_latency_ms'),
+        ])
+        .execute();
+      // The newest passing and the newest failing sample of each server in the window; the newer of
+      // the two is its last sample. Ties on `at` go to the sample recorded later.
+      const newest = await db
+        .selectFrom((expression) =>
+          expression
+            .selectFrom('health_samples')
+            .where('at', '>=', from)
+            .select((inner) => [
+              'server',
+              'at',
+              'ok',
+              'latency_ms',
+              'error',
+              'id',
+              inner.fn
+                .agg<number | string>('row_number')
+                .over((over) => over.partitionBy(['server', 'ok']).orderBy('at', 'desc').orderBy('id', 'desc'))
+                .as('position'),
+            ])
+            .as('ranked'),
+        )
+        .select(['server', 'at', 'ok', 'latency_ms', 'error', 'id'])
+        .where('position', '=', 1)
+        .orderBy('at', 'asc')
+        .orderBy('id', 'asc')
+        .execute();
+      const last = new Map<string, HealthSample>();
+      const lastError = new Map<string, HealthSample>();
+      for (const row of newest) {
+        const sample = toHealthSample(row);
+        last.set(row.server, sample);
+        if (!sample.ok) lastError.set(row.server, sample);
+      }
+      return healthSummaries(
+        totals.map((total) => ({
+          server: total.server,
+          checks: toNumber(total.checks) ?? 0,
+          ok: toNumber(total.ok) ?? 0,
+          avgLatencyMs: toNumber(total.avg_latency_ms),
+        })),
+        last,
+        lastError,
+      );
+    });
+  }
+
+  async pruneHealth(before: string): Promise<number> {
+    const cutoff = isoTime(before);
+    return this.run(async (db) => {
+      const result = await db.deleteFrom('health_samples').where('at', '<', cutoff).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    });
+  }
+
+  async appendAdminEvent(event: AdminEventInput): Promise<AdminEvent> {
+    return this.run(async (db) => {
+      const row = await db
+        .insertInto('admin_events')
+        .values({ at: isoTime(event.at), actor: event.actor, action: event.action, target: event.target, detail: JSON.stringify(event.detail) })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toAdminEvent(row);
+    });
+  }
+
+  async listAdminEvents(options: { limit: number; before?: number }): Promise<Page<AdminEvent>> {
+    checkPageLimit(options.limit);
+    return this.run(async (db) => {
+      let query = db
+        .selectFrom('admin_events')
+        .selectAll()
+        .orderBy('id', 'desc')
+        .limit(options.limit + 1);
+      if (options.before !== undefined) query = query.where('id', '<', options.before);
+      const rows = await query.execute();
+      const items = rows.slice(0, options.limit).map(toAdminEvent);
+      const oldest = items.at(-1);
+      return rows.length > options.limit && oldest !== undefined ? { items, next: oldest.id } : { items };
+    });
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.db.destroy();
+    return this.closing;
+  }
+}

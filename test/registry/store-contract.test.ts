@@ -1,0 +1,555 @@
+// One contract for the registry Store, run against every implementation (DESIGN: contract tests).
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { GatehouseError } from '../../src/core/index.js';
+import {
+  LATEST_SCHEMA_VERSION,
+  MemoryStore,
+  openPostgresStore,
+  openSqliteStore,
+  openStore,
+  serverSchema,
+  virtualServerSchema,
+  type LearntState,
+  type RegistryTables,
+  type ServerSpec,
+  type Store,
+  type StoreOptions,
+} from '../../src/registry/index.js';
+import { postgresSkipReason, startPostgres, type PostgresServer } from '../helpers/postgres.js';
+
+/** One database to test on: opened once or, for the persistent stores, again after a close. */
+interface Subject {
+  open(options: StoreOptions): Promise<Store>;
+  /** The SQL stores: the same database through a plain Kysely, to change it as another Gatehouse would. */
+  raw?: () => Promise<Kysely<RegistryTables>>;
+  dispose(): Promise<void>;
+}
+
+/** A clock that moves one second on every reading, so that "updatedAt moves" never depends on timing. */
+function steppingClock(): () => Date {
+  let now = Date.parse('2030-01-01T00:00:00.000Z');
+  return () => new Date((now += 1000));
+}
+
+const at = (seconds: number): string => new Date(Date.parse('2031-01-01T00:00:00.000Z') + seconds * 1000).toISOString();
+
+const spec = (command: string): ServerSpec => serverSchema.parse({ command, args: ['--stdio'], tags: ['dev'] });
+const virtualSpec = (tool: string) => virtualServerSchema.parse({ tools: [{ server: 'github', name: tool }] });
+
+function learnt(server: string, toolNames: readonly string[]): LearntState {
+  return {
+    server,
+    serverInfo: { name: `${server}-server`, version: '1.2.3' },
+    protocolVersion: '2025-06-18',
+    capabilities: { tools: { listChanged: true } },
+    instructions: null,
+    tools: toolNames.map((name) => ({ name, inputSchema: { type: 'object', properties: { q: { type: 'string' } } } })),
+    prompts: [],
+    resources: [{ uri: 'file:///readme.md', name: 'readme' }],
+    resourceTemplates: [],
+    updatedAt: at(0),
+  };
+}
+
+function isGatehouseError(code: string, message?: RegExp): (error: unknown) => boolean {
+  return (error) => {
+    assert.ok(error instanceof GatehouseError, `expected a GatehouseError, got ${String(error)}`);
+    assert.equal(error.code, code);
+    if (message !== undefined) assert.match(error.message, message);
+    return true;
+  };
+}
+
+function storeContract(fresh: () => Promise<Subject>): void {
+  let subject: Subject;
+  let store: Store;
+
+  beforeEach(async () => {
+    subject = await fresh();
+    store = await subject.open({ now: steppingClock() });
+  });
+
+  afterEach(async () => {
+    await store.close();
+    await subject.dispose();
+  });
+
+  test('a put server reads back by name and in the list, which is ordered by name', async () => {
+    const put = await store.putServer({ name: 'web', spec: spec('web-mcp'), status: 'pending', source: 'api' });
+    await store.putServer({ name: 'Files', spec: spec('files-mcp'), status: 'approved', source: 'file' });
+    await store.putServer({ name: 'alpha', spec: spec('alpha-mcp'), status: 'disabled', source: 'api' });
+
+    assert.deepEqual(await store.getServer('web'), put);
+    assert.deepEqual(put.spec, spec('web-mcp'));
+    assert.equal(put.status, 'pending');
+    assert.equal(put.source, 'api');
+    assert.equal(put.createdAt, put.updatedAt);
+    assert.deepEqual((await store.listServers()).map((record) => record.name), ['Files', 'alpha', 'web']);
+    assert.equal(await store.getServer('missing'), undefined);
+  });
+
+  test('replacing a server keeps its createdAt, moves its updatedAt and stores the new fields', async () => {
+    const first = await store.putServer({ name: 'web', spec: spec('web-mcp'), status: 'pending', source: 'api' });
+    const second = await store.putServer({ name: 'web', spec: spec('web-mcp-2'), status: 'approved', source: 'file' });
+
+    assert.equal(second.createdAt, first.createdAt);
+    assert.ok(second.updatedAt > first.updatedAt, `${second.updatedAt} should be after ${first.updatedAt}`);
+    assert.deepEqual(await store.getServer('web'), second);
+    assert.deepEqual(second.spec, spec('web-mcp-2'));
+    assert.equal(second.status, 'approved');
+    assert.equal(second.source, 'file');
+    assert.equal((await store.listServers()).length, 1);
+  });
+
+  test('deleting a server says whether there was one', async () => {
+    await store.putServer({ name: 'web', spec: spec('web-mcp'), status: 'approved', source: 'api' });
+
+    assert.equal(await store.deleteServer('web'), true);
+    assert.equal(await store.deleteServer('web'), false);
+    assert.equal(await store.getServer('web'), undefined);
+    assert.deepEqual(await store.listServers(), []);
+  });
+
+  test('virtual servers put, replace (keeping createdAt), list by name and delete', async () => {
+    const first = await store.putVirtualServer({ name: 'triage', spec: virtualSpec('get_issue'), source: 'api' });
+    await store.putVirtualServer({ name: 'docs', spec: virtualSpec('search'), source: 'file' });
+    const replaced = await store.putVirtualServer({ name: 'triage', spec: virtualSpec('list_issues'), source: 'api' });
+
+    assert.equal(replaced.createdAt, first.createdAt);
+    assert.ok(replaced.updatedAt > first.updatedAt);
+    assert.deepEqual(await store.getVirtualServer('triage'), replaced);
+    assert.deepEqual(replaced.spec, virtualSpec('list_issues'));
+    assert.deepEqual((await store.listVirtualServers()).map((record) => record.name), ['docs', 'triage']);
+    assert.equal(await store.getServer('triage'), undefined, 'virtual servers are not servers');
+
+    assert.equal(await store.deleteVirtualServer('triage'), true);
+    assert.equal(await store.deleteVirtualServer('triage'), false);
+    assert.deepEqual((await store.listVirtualServers()).map((record) => record.name), ['docs']);
+  });
+
+  test('the revision grows on every put and delete of a server or virtual server, and not on reads or misses', async () => {
+    const start = await store.revision();
+    const revisions = [start];
+    const expectGrowth = async (what: string): Promise<void> => {
+      const now = await store.revision();
+      assert.ok(now > (revisions.at(-1) ?? start), `revision should grow after ${what}`);
+      revisions.push(now);
+    };
+    const expectSame = async (what: string): Promise<void> => {
+      assert.equal(await store.revision(), revisions.at(-1), `revision should not change after ${what}`);
+    };
+
+    await store.putServer({ name: 'web', spec: spec('web-mcp'), status: 'approved', source: 'api' });
+    await expectGrowth('putServer');
+    await store.putServer({ name: 'web', spec: spec('web-mcp'), status: 'disabled', source: 'api' });
+    await expectGrowth('putServer replacing');
+    await store.getServer('web');
+    await store.listServers();
+    await store.listVirtualServers();
+    await store.getVirtualServer('web');
+    await expectSame('reads');
+    await store.putVirtualServer({ name: 'triage', spec: virtualSpec('get_issue'), source: 'api' });
+    await expectGrowth('putVirtualServer');
+    await store.deleteVirtualServer('triage');
+    await expectGrowth('deleteVirtualServer');
+    await store.deleteVirtualServer('triage');
+    await store.deleteServer('nothing-here');
+    await expectSame('deleting what is not there');
+    await store.putLearnt(learnt('web', ['search']));
+    await store.recordHealth({ server: 'web', at: at(1), ok: true, latencyMs: 5, error: null });
+    await store.appendAdminEvent({ at: at(1), actor: 'admin', action: 'server.update', target: 'web', detail: {} });
+    await expectSame('learnt state, health and admin events');
+    await store.deleteServer('web');
+    await expectGrowth('deleteServer');
+  });
+
+  test('deleting a server deletes its learnt state, fingerprints and health, and nothing of other servers', async () => {
+    for (const name of ['web', 'files']) {
+      await store.putServer({ name, spec: spec(`${name}-mcp`), status: 'approved', source: 'api' });
+      await store.putLearnt(learnt(name, ['search']));
+      await store.recordFingerprints(name, [{ tool: 'search', fingerprint: 'h1' }], at(1));
+      await store.recordHealth({ server: name, at: at(1), ok: true, latencyMs: 5, error: null });
+    }
+
+    await store.deleteServer('web');
+
+    assert.equal(await store.getLearnt('web'), undefined);
+    assert.deepEqual(await store.listFingerprints('web'), []);
+    assert.deepEqual((await store.healthSummaries(at(0))).map((summary) => summary.server), ['files']);
+    assert.deepEqual((await store.listLearnt()).map((state) => state.server), ['files']);
+    assert.equal((await store.listFingerprints('files')).length, 1);
+  });
+
+  test('learnt state round-trips, and a later put replaces it', async () => {
+    const state = learnt('web', ['search', 'fetch']);
+    await store.putLearnt(state);
+    assert.deepEqual(await store.getLearnt('web'), state);
+
+    const withNulls: LearntState = { ...learnt('web', []), serverInfo: null, protocolVersion: null, capabilities: null, instructions: 'Use search first.', updatedAt: at(5) };
+    await store.putLearnt(withNulls);
+    await store.putLearnt(learnt('alpha', ['x']));
+
+    assert.deepEqual(await store.getLearnt('web'), withNulls);
+    assert.deepEqual((await store.listLearnt()).map((entry) => entry.server), ['alpha', 'web']);
+    assert.equal(await store.getLearnt('missing'), undefined);
+  });
+
+  test('fingerprints: the first sighting is kept, the last moves, and a changed fingerprint is a new row', async () => {
+    const firstCall = await store.recordFingerprints('web', [{ tool: 'search', fingerprint: 'h1' }, { tool: 'fetch', fingerprint: 'f1' }], at(1));
+    assert.deepEqual(firstCall, [
+      { server: 'web', tool: 'fetch', fingerprint: 'f1', firstSeenAt: at(1), lastSeenAt: at(1) },
+      { server: 'web', tool: 'search', fingerprint: 'h1', firstSeenAt: at(1), lastSeenAt: at(1) },
+    ]);
+
+    const seenAgain = await store.recordFingerprints('web', [{ tool: 'search', fingerprint: 'h1' }], at(2));
+    assert.deepEqual(seenAgain, [{ server: 'web', tool: 'search', fingerprint: 'h1', firstSeenAt: at(1), lastSeenAt: at(2) }]);
+
+    const changed = await store.recordFingerprints('web', [{ tool: 'search', fingerprint: 'h2' }, { tool: 'search', fingerprint: 'h2' }], at(3));
+    assert.deepEqual(changed, [
+      { server: 'web', tool: 'search', fingerprint: 'h1', firstSeenAt: at(1), lastSeenAt: at(2) },
+      { server: 'web', tool: 'search', fingerprint: 'h2', firstSeenAt: at(3), lastSeenAt: at(3) },
+    ]);
+
+    await store.recordFingerprints('files', [{ tool: 'search', fingerprint: 'other' }], at(4));
+    assert.deepEqual(
+      (await store.listFingerprints('web')).map((row) => `${row.tool}:${row.fingerprint}`),
+      ['fetch:f1', 'search:h1', 'search:h2'],
+    );
+    assert.deepEqual(await store.recordFingerprints('web', [], at(5)), []);
+    assert.deepEqual(await store.listFingerprints('nobody'), []);
+  });
+
+  test('health summaries give checks, uptime, average latency, the last sample and the last error within the window', async () => {
+    await store.recordHealth({ server: 'web', at: at(10), ok: true, latencyMs: 10, error: null });
+    await store.recordHealth({ server: 'web', at: at(20), ok: false, latencyMs: null, error: 'connect ECONNREFUSED' });
+    await store.recordHealth({ server: 'web', at: at(30), ok: true, latencyMs: 20, error: null });
+    await store.recordHealth({ server: 'files', at: at(20), ok: true, latencyMs: 30, error: null });
+    // Older than every window below.
+    await store.recordHealth({ server: 'web', at: at(1), ok: false, latencyMs: 1000, error: 'old' });
+
+    assert.deepEqual(await store.healthSummaries(at(5)), [
+      {
+        server: 'files',
+        checks: 1,
+        ok: 1,
+        uptime: 1,
+        avgLatencyMs: 30,
+        last: { server: 'files', at: at(20), ok: true, latencyMs: 30, error: null },
+        lastError: null,
+      },
+      {
+        server: 'web',
+        checks: 3,
+        ok: 2,
+        uptime: 2 / 3,
+        avgLatencyMs: 15,
+        last: { server: 'web', at: at(30), ok: true, latencyMs: 20, error: null },
+        lastError: { server: 'web', at: at(20), ok: false, latencyMs: null, error: 'connect ECONNREFUSED' },
+      },
+    ]);
+
+    // `since` is inclusive, and written without milliseconds it still means the same instant.
+    const fromThirty = await store.healthSummaries(at(30).replace('.000Z', 'Z'));
+    assert.deepEqual(
+      fromThirty.map((summary) => [summary.server, summary.checks, summary.uptime, summary.lastError]),
+      [['web', 1, 1, null]],
+    );
+    assert.deepEqual(await store.healthSummaries(at(31)), []);
+  });
+
+  test('the last sample is the newest by time, whatever order the samples were recorded in', async () => {
+    await store.recordHealth({ server: 'web', at: at(20), ok: false, latencyMs: null, error: 'late' });
+    await store.recordHealth({ server: 'web', at: at(10), ok: true, latencyMs: 4, error: null });
+
+    const [summary] = await store.healthSummaries(at(0));
+    assert.equal(summary?.last?.at, at(20));
+    assert.equal(summary?.last?.error, 'late');
+    assert.equal(summary?.avgLatencyMs, 4);
+  });
+
+  test('pruneHealth deletes the samples older than the cutoff and says how many', async () => {
+    for (const second of [1, 2, 3, 4]) await store.recordHealth({ server: 'web', at: at(second), ok: true, latencyMs: second, error: null });
+
+    assert.equal(await store.pruneHealth(at(3)), 2);
+    assert.equal(await store.pruneHealth(at(3)), 0);
+    const [summary] = await store.healthSummaries(at(0));
+    assert.equal(summary?.checks, 2);
+    assert.equal(summary?.avgLatencyMs, 3.5);
+  });
+
+  test('admin events list newest first, a page at a time, with next as the cursor for the older page', async () => {
+    const appended = [];
+    for (let index = 1; index <= 5; index += 1) {
+      appended.push(await store.appendAdminEvent({ at: at(index), actor: 'alice', action: 'server.create', target: `s${index}`, detail: { index, nested: { ok: true } } }));
+    }
+    const ids = appended.map((event) => event.id);
+    assert.deepEqual([...ids].sort((left, right) => left - right), ids, 'ids grow');
+    assert.deepEqual(appended[0], { id: ids[0], at: at(1), actor: 'alice', action: 'server.create', target: 's1', detail: { index: 1, nested: { ok: true } } });
+
+    const first = await store.listAdminEvents({ limit: 2 });
+    assert.deepEqual(first.items.map((event) => event.target), ['s5', 's4']);
+    assert.equal(first.next, ids[3]);
+
+    const second = await store.listAdminEvents({ limit: 2, before: first.next ?? 0 });
+    assert.deepEqual(second.items.map((event) => event.target), ['s3', 's2']);
+    assert.equal(second.next, ids[1]);
+
+    const last = await store.listAdminEvents({ limit: 2, before: second.next ?? 0 });
+    assert.deepEqual(last.items, [appended[0]]);
+    assert.equal('next' in last, false, 'no next on the last page');
+
+    const exact = await store.listAdminEvents({ limit: 5 });
+    assert.equal(exact.items.length, 5);
+    assert.equal('next' in exact, false, 'a page that ends exactly at the oldest event has no next');
+    await assert.rejects(store.listAdminEvents({ limit: 0 }), isGatehouseError('internal'));
+  });
+
+  test('records cannot be changed through the objects passed in or handed out', async () => {
+    const input = { name: 'web', spec: spec('web-mcp'), status: 'approved' as const, source: 'api' as const };
+    const put = await store.putServer(input);
+    input.spec.tags.push('mutated-input');
+    put.spec.tags.push('mutated-output');
+    const got = await store.getServer('web');
+    got?.spec.tags.push('mutated-read');
+
+    assert.deepEqual((await store.getServer('web'))?.spec.tags, ['dev']);
+
+    const detail = { list: [1] };
+    const event = await store.appendAdminEvent({ at: at(1), actor: 'a', action: 'b', target: 'c', detail });
+    detail.list.push(2);
+    (event.detail.list as number[]).push(3);
+    assert.deepEqual((await store.listAdminEvents({ limit: 1 })).items[0]?.detail, { list: [1] });
+  });
+}
+
+/** For the stores that keep their data in a database: reopening, migrations and schema versions. */
+function persistenceContract(fresh: () => Promise<Subject>): void {
+  let subject: Subject;
+
+  beforeEach(async () => {
+    subject = await fresh();
+  });
+
+  afterEach(async () => {
+    await subject.dispose();
+  });
+
+  test('data survives close and reopen, and reopening migrates nothing twice', async () => {
+    const store = await subject.open({ now: steppingClock() });
+    const server = await store.putServer({ name: 'web', spec: spec('web-mcp'), status: 'approved', source: 'api' });
+    const event = await store.appendAdminEvent({ at: at(1), actor: 'alice', action: 'server.create', target: 'web', detail: {} });
+    const revision = await store.revision();
+    await store.close();
+    await store.close();
+
+    const reopened = await subject.open({ now: steppingClock() });
+    try {
+      assert.deepEqual(await reopened.getServer('web'), server);
+      assert.equal(await reopened.revision(), revision);
+      assert.deepEqual((await reopened.listAdminEvents({ limit: 10 })).items, [event]);
+      const next = await reopened.appendAdminEvent({ at: at(2), actor: 'alice', action: 'server.delete', target: 'web', detail: {} });
+      assert.ok(next.id > event.id, 'ids keep growing across a reopen');
+    } finally {
+      await reopened.close();
+    }
+
+    const raw = await subject.raw?.();
+    assert.ok(raw !== undefined);
+    try {
+      const rows = await raw.selectFrom('gatehouse_schema').selectAll().execute();
+      assert.deepEqual(rows, [{ id: 1, version: LATEST_SCHEMA_VERSION }]);
+    } finally {
+      await raw.destroy();
+    }
+  });
+
+  test('a database migrated by a newer Gatehouse is refused with store_schema_too_new', async () => {
+    const store = await subject.open({});
+    await store.close();
+    const raw = await subject.raw?.();
+    assert.ok(raw !== undefined);
+    try {
+      await raw.updateTable('gatehouse_schema').set({ version: LATEST_SCHEMA_VERSION + 1 }).execute();
+    } finally {
+      await raw.destroy();
+    }
+
+    await assert.rejects(
+      subject.open({}),
+      isGatehouseError(
+        'store_schema_too_new',
+        new RegExp(`database schema version ${LATEST_SCHEMA_VERSION + 1}, this Gatehouse knows up to ${LATEST_SCHEMA_VERSION}`),
+      ),
+    );
+  });
+}
+
+describe('MemoryStore', () => {
+  storeContract(async () => ({ open: async (options) => new MemoryStore(options), dispose: async () => undefined }));
+});
+
+async function sqliteSubject(): Promise<Subject> {
+  const dir = await mkdtemp(join(tmpdir(), 'gatehouse-store-'));
+  // A directory that does not exist yet: opening creates it.
+  const file = join(dir, 'data', 'gatehouse.db');
+  return {
+    open: (options) => openSqliteStore(file, options),
+    raw: async () => {
+      const { default: Database } = await import('better-sqlite3');
+      return new Kysely<RegistryTables>({ dialect: new SqliteDialect({ database: new Database(file) }) });
+    },
+    dispose: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+describe('SqliteStore', () => {
+  storeContract(sqliteSubject);
+  persistenceContract(sqliteSubject);
+
+  test('the file is in WAL mode, so readers in other processes do not wait for a writer', async () => {
+    const subject = await sqliteSubject();
+    try {
+      await (await subject.open({})).close();
+      const raw = await subject.raw?.();
+      assert.ok(raw !== undefined);
+      try {
+        const { rows } = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(raw);
+        assert.deepEqual(rows, [{ journal_mode: 'wal' }]);
+      } finally {
+        await raw.destroy();
+      }
+    } finally {
+      await subject.dispose();
+    }
+  });
+});
+
+describe('PostgresStore', { skip: postgresSkipReason() ?? false }, () => {
+  let server: PostgresServer | undefined;
+
+  before(async () => {
+    server = await startPostgres();
+  });
+
+  after(async () => {
+    await server?.stop();
+  });
+
+  async function postgresSubject(): Promise<Subject> {
+    if (server === undefined) throw new Error('PostgreSQL did not start');
+    const url = await server.newDatabase();
+    return {
+      open: (options) => openPostgresStore(url, options),
+      raw: async () => new Kysely<RegistryTables>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }) }),
+      dispose: async () => undefined,
+    };
+  }
+
+  storeContract(postgresSubject);
+  persistenceContract(postgresSubject);
+
+  test('two replicas opening an empty database at once both end on the newest schema', async () => {
+    const subject = await postgresSubject();
+    const stores = await Promise.all([subject.open({}), subject.open({}), subject.open({})]);
+    try {
+      await stores[0]?.putServer({ name: 'web', spec: spec('web-mcp'), status: 'approved', source: 'api' });
+      for (const store of stores) assert.equal((await store.getServer('web'))?.name, 'web');
+      assert.equal(await stores[2]?.revision(), 1);
+    } finally {
+      await Promise.all(stores.map((store) => store.close()));
+    }
+  });
+
+  test('connections the server drops are store_unavailable at worst, never a crash, and the store recovers', async () => {
+    const url = await (server ?? assert.fail('PostgreSQL did not start')).newDatabase();
+    const store = await openPostgresStore(url);
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await store.putServer({ name: 'web', spec: spec('web-mcp'), status: 'approved', source: 'api' });
+      await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+
+      // A query may still go out on a connection whose end has not reached the pool yet.
+      const deadline = Date.now() + 30_000;
+      let found: string | undefined;
+      while (found === undefined && Date.now() < deadline) {
+        try {
+          found = (await store.getServer('web'))?.name;
+        } catch (error) {
+          isGatehouseError('store_unavailable', /127\.0\.0\.1:\d+: /)(error);
+        }
+      }
+      assert.equal(found, 'web');
+    } finally {
+      await admin.end();
+      await store.close();
+    }
+  });
+});
+
+describe('openStore', () => {
+  let dataDir: string;
+
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-open-store-'));
+  });
+
+  afterEach(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  test('memory: opens an empty memory store', async () => {
+    const store = await openStore('memory:', { dataDir });
+    assert.equal(store.kind, 'memory');
+    assert.deepEqual(await store.listServers(), []);
+    await store.close();
+  });
+
+  test('a bare sqlite: opens gatehouse.db in the data dir; a relative path is taken from the data dir', async () => {
+    const bare = await openStore('sqlite:', { dataDir });
+    await bare.putServer({ name: 'web', spec: spec('web-mcp'), status: 'approved', source: 'api' });
+    await bare.close();
+    const byPath = await openStore(`sqlite:${join(dataDir, 'gatehouse.db')}`, { dataDir });
+    assert.equal(byPath.kind, 'sqlite');
+    assert.equal((await byPath.getServer('web'))?.name, 'web');
+    await byPath.close();
+
+    const relative = await openStore('sqlite:nested/other.db', { dataDir });
+    await relative.putServer({ name: 'files', spec: spec('files-mcp'), status: 'approved', source: 'api' });
+    await relative.close();
+    const sameFile = await openStore(`sqlite:${join(dataDir, 'nested', 'other.db')}`, { dataDir });
+    assert.deepEqual((await sameFile.listServers()).map((record) => record.name), ['files']);
+    await sameFile.close();
+  });
+
+  test('any other URL is config_invalid, naming what is allowed and not repeating the URL', async () => {
+    await assert.rejects(
+      openStore('mysql://root:hunter2@db/gatehouse', { dataDir }),
+      isGatehouseError('config_invalid', /"mysql:".*memory:.*sqlite:.*postgres:\/\//),
+    );
+    await assert.rejects(openStore('mysql://root:hunter2@db/gatehouse', { dataDir }), (error: Error) => !error.message.includes('hunter2'));
+    await assert.rejects(openStore('gatehouse.db', { dataDir }), isGatehouseError('config_invalid'));
+  });
+
+  test('an unreachable PostgreSQL is store_unavailable with host and port, and never the password', async () => {
+    // A port that was free a moment ago: nothing listens there.
+    const { createServer } = await import('node:net');
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const address = probe.address();
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    assert.ok(address !== null && typeof address === 'object');
+
+    await assert.rejects(openStore(`postgres://gatehouse:s3cret-pw@127.0.0.1:${address.port}/gatehouse`, { dataDir }), (error: unknown) => {
+      isGatehouseError('store_unavailable', new RegExp(`127\\.0\\.0\\.1:${address.port}: `))(error);
+      assert.ok(error instanceof Error && !error.message.includes('s3cret-pw'), 'no password in the message');
+      return true;
+    });
+  });
+});
