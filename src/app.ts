@@ -1,17 +1,24 @@
-import type { GatehouseConfig } from './config/index.js';
-import { ResourceStack } from './core/index.js';
+import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { loadConfigFile, type GatehouseConfig } from './config/index.js';
+import { ResourceStack, toGatehouseError } from './core/index.js';
+import { createAdminApi } from './admin/index.js';
 import {
+  GATEWAY_INFO,
   GatewayHttpServer,
   MessageHandler,
   isLoopbackAddress,
+  listenExtraRoutes,
   serveStdio,
   type CallContext,
+  type ExtraRoutes,
   type ReadinessReport,
 } from './frontends/index.js';
 import { createLogger, type Logger } from './observability/index.js';
 import { compileChain } from './pipeline/index.js';
-import type { RequestOutcome } from './protocol/index.js';
-import { AGGREGATE_VIEW_NAME, Router, type View } from './router/index.js';
+import type { ListKind, Params, RequestOutcome } from './protocol/index.js';
+import { openStore, Registry, type HealthSummary, type ServerSpec, type VirtualServerSpec } from './registry/index.js';
+import { AGGREGATE_VIEW_NAME, Router, serverView, virtualView, type View } from './router/index.js';
 import { MemorySessionStore } from './session/index.js';
 import { Upstream } from './upstreams/index.js';
 
@@ -19,56 +26,192 @@ export interface GatewayOptions {
   /** Where logs go: stdout (1) for `serve`, stderr (2) for `stdio`, whose stdout is the protocol. */
   logDestination?: 1 | 2;
   logger?: Logger;
+  /** The file the config came from: watched for edits when `registry.watchConfig` is on. */
+  configFile?: string;
+  /** Overrides `store.url` (the CLI's --store and GATEHOUSE_STORE). */
+  storeUrl?: string;
+  /** Overrides `dataDir` (the CLI's --data-dir). */
+  dataDir?: string;
 }
+
+/** What one application of the catalog changed, for logs and tests. */
+export interface CatalogChange {
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  readonly changed: readonly string[];
+  readonly views: readonly string[];
+}
+
+const LIST_KINDS: readonly ListKind[] = ['tools', 'prompts', 'resources', 'resourceTemplates'];
+const LIST_CHANGED: readonly string[] = [
+  'notifications/tools/list_changed',
+  'notifications/prompts/list_changed',
+  'notifications/resources/list_changed',
+];
+const HOUR_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * HOUR_MS;
 
 /**
  * The composition root (DESIGN: the only place that knows every part): builds upstreams, the router,
- * the pipeline and the frontends from a config, and shuts them down in reverse order.
+ * the pipeline and the frontends from the registry, re-applies the registry when it changes (admin
+ * API, config file edits, another replica), and shuts everything down in reverse order.
  */
 export class Gateway {
   readonly logger: Logger;
   readonly router: Router;
   readonly handler: MessageHandler;
-  private readonly upstreams = new Map<string, Upstream>();
-  private readonly views = new Map<string, View>();
+  private upstreams = new Map<string, Upstream>();
+  private views = new Map<string, View>();
   private readonly sessions = new MemorySessionStore();
   private readonly resources = new ResourceStack();
   private http: GatewayHttpServer | undefined;
+  private watcher: FSWatcher | undefined;
+  private healthTimer: NodeJS.Timeout | undefined;
+  private lastPrune = 0;
+  private healthByServer = new Map<string, HealthSummary>();
+  private readonly learning = new Map<string, { timer: NodeJS.Timeout; lists: Partial<Record<ListKind, Params[]>> }>();
+  private config: GatehouseConfig;
+  /** The virtual-server specs behind the current views, to see which views a change touched. */
+  private virtualSpecs = new Map<string, VirtualServerSpec>();
 
-  constructor(readonly config: GatehouseConfig, options: GatewayOptions = {}) {
-    this.logger = options.logger ?? createLogger({ level: config.log.level, destination: options.logDestination ?? 1 });
+  private constructor(
+    config: GatehouseConfig,
+    readonly registry: Registry,
+    logger: Logger,
+  ) {
+    this.config = config;
+    this.logger = logger;
     this.router = new Router({
       separator: config.separator,
       pageSize: config.sessions.pageSize,
       listTimeoutMs: config.upstreamDefaults.listTimeoutMs,
       logger: this.logger,
       sessions: () => this.sessions.values(),
+      onServerListed: (server, kind, items) => this.learn(server, kind, items),
     });
-    for (const [name, server] of Object.entries(config.servers)) {
-      if (!server.enabled) continue;
-      this.upstreams.set(name, new Upstream(name, server, this.router, config.upstreamDefaults, this.logger));
-      this.views.set(name, { name, servers: [name], prefixed: false });
-    }
-    this.views.set(AGGREGATE_VIEW_NAME, { name: AGGREGATE_VIEW_NAME, servers: [...this.upstreams.keys()], prefixed: true });
-    this.router.setUpstreams(this.upstreams);
     // No filters are configured yet (auth, limits, guards come with their issues); the chain is then
     // the router itself, at no cost per call.
     const chain = compileChain<CallContext, RequestOutcome>([], (context) => this.router.route(context.session, context.request));
     this.handler = new MessageHandler(this.sessions, chain, this.router, this.logger);
+    this.resources.defer(() => registry.store.close());
     this.resources.defer(() => Promise.allSettled([...this.upstreams.values()].map((upstream) => upstream.close())));
+    this.resources.defer(() => {
+      registry.stopPolling();
+      clearTimeout(this.healthTimer);
+      this.watcher?.close();
+      for (const { timer } of this.learning.values()) clearTimeout(timer);
+    });
+    this.applyCatalog();
+    registry.onChange(() => this.applyCatalog());
+  }
+
+  /** Opens the store, seeds the registry from the config and builds everything it declares. */
+  static async create(config: GatehouseConfig, options: GatewayOptions = {}): Promise<Gateway> {
+    const logger = options.logger ?? createLogger({ level: config.log.level, destination: options.logDestination ?? 1 });
+    // A relative dataDir is the config file's neighbour, not the working directory's: desktop clients
+    // start `gatehouse stdio` from wherever they like (often /).
+    const dataDir = options.dataDir ?? (options.configFile !== undefined ? resolve(dirname(options.configFile), config.dataDir) : config.dataDir);
+    const store = await openStore(options.storeUrl ?? config.store.url, { dataDir });
+    const registry = await Registry.open({
+      store,
+      separator: config.separator,
+      defaultStatus: config.registry.defaultStatus,
+      stdioRegistration: config.registry.stdioRegistration,
+      onWarning: (message, detail) => logger.warn(detail, message),
+    }).catch(async (error: unknown) => {
+      await store.close();
+      throw error;
+    });
+    await registry.seed(declarations(config));
+    const gateway = new Gateway(config, registry, logger);
+    registry.startPolling(config.registry.pollIntervalMs);
+    if (options.configFile !== undefined && config.registry.watchConfig) gateway.watchConfig(options.configFile);
+    gateway.startHealthChecks();
+    return gateway;
   }
 
   view(name: string | undefined): View | undefined {
     return this.views.get(name ?? AGGREGATE_VIEW_NAME);
   }
 
-  /** Connects every upstream in the background and fills the list caches, so the first client waits less. */
-  warmUp(): void {
-    const aggregate = this.views.get(AGGREGATE_VIEW_NAME)!;
-    for (const upstream of this.upstreams.values()) {
+  /** Names of what is served now, for logs. */
+  get serving(): { servers: string[]; virtualServers: string[] } {
+    return {
+      servers: [...this.upstreams.keys()],
+      virtualServers: [...this.views.values()].filter((view) => view.kind === 'virtual').map((view) => view.name),
+    };
+  }
+
+  /**
+   * Makes the running gateway match the registry: starts added servers, retires removed and changed
+   * ones once their calls finish, rebuilds the views, and tells the sessions whose endpoint changed
+   * (`list_changed`); sessions on untouched endpoints see nothing.
+   */
+  applyCatalog(): CatalogChange {
+    const catalog = this.registry.effective();
+    const previous = this.upstreams;
+    const next = new Map<string, Upstream>();
+    const added: string[] = [];
+    const changed: string[] = [];
+    for (const [name, spec] of catalog.servers) {
+      const running = previous.get(name);
+      if (running && sameSpec(running.config, spec)) {
+        next.set(name, running);
+        continue;
+      }
+      (running ? changed : added).push(name);
+      next.set(name, new Upstream(name, spec, this.router, this.config.upstreamDefaults, this.logger));
+    }
+    const removed = [...previous.keys()].filter((name) => !catalog.servers.has(name));
+    for (const name of [...removed, ...changed]) {
+      void previous.get(name)!.retire(this.config.shutdown.drainTimeoutMs);
+      this.router.catalog.invalidate(name);
+    }
+    this.upstreams = next;
+
+    const views = new Map<string, View>();
+    const tags = new Map<string, { tags: readonly string[] }>();
+    for (const [name, spec] of catalog.servers) {
+      views.set(name, serverView(name));
+      tags.set(name, { tags: spec.tags });
+    }
+    for (const [name, spec] of catalog.virtualServers) views.set(name, virtualView(name, spec, tags));
+    views.set(AGGREGATE_VIEW_NAME, { name: AGGREGATE_VIEW_NAME, kind: 'aggregate', servers: [...next.keys()], prefixed: true });
+    const touched = new Set([...added, ...removed, ...changed]);
+    const changedViews = [...new Set([...views.keys(), ...this.views.keys()])].filter((name) =>
+      viewChanged(this.views.get(name), views.get(name), touched, catalog.virtualServers.get(name), this.virtualSpecs.get(name)),
+    );
+    this.views = views;
+    this.virtualSpecs = new Map(catalog.virtualServers);
+    this.router.setUpstreams(next);
+
+    const affected = new Set(changedViews);
+    for (const session of [...this.sessions.values()]) {
+      const view = views.get(session.view.name);
+      // Every session follows its endpoint's current definition; only affected ones are told.
+      if (view !== undefined) session.view = view;
+      if (!affected.has(session.view.name)) continue;
+      if (view === undefined) {
+        // The endpoint is gone: its clients get 404 on their next request and may start over elsewhere.
+        this.handler.close(session);
+        continue;
+      }
+      if (session.initialized) for (const method of LIST_CHANGED) session.send({ jsonrpc: '2.0', method });
+    }
+    const change: CatalogChange = { added, removed, changed, views: changedViews };
+    if (touched.size > 0 || changedViews.length > 0) this.logger.info(change, 'catalog applied');
+    if (added.length > 0 && this.http) this.warmUp(added);
+    return change;
+  }
+
+  /** Connects upstreams in the background and fills the list caches, so the first client waits less. */
+  warmUp(names: Iterable<string> = this.upstreams.keys()): void {
+    for (const name of names) {
+      const upstream = this.upstreams.get(name);
+      if (!upstream) continue;
       upstream
         .sharedClient()
-        .then(() => Promise.allSettled((['tools', 'prompts', 'resources', 'resourceTemplates'] as const).map((kind) => this.router.catalog.listFor(aggregate, kind))))
+        .then(() => Promise.allSettled(LIST_KINDS.map((kind) => this.router.catalog.listFor(serverView(name), kind))))
         .catch(() => undefined);
     }
   }
@@ -77,15 +220,31 @@ export class Gateway {
     const servers: ReadinessReport['servers'] = {};
     let ready = true;
     for (const [name, upstream] of this.upstreams) {
-      servers[name] = { state: upstream.state, ...(upstream.lastError ? { lastError: upstream.lastError } : {}) };
+      const health = this.healthByServer.get(name);
+      servers[name] = {
+        state: upstream.state,
+        ...(upstream.lastError ? { lastError: upstream.lastError } : {}),
+        ...(health?.last?.latencyMs != null ? { latencyMs: health.last.latencyMs } : {}),
+        ...(health?.uptime != null ? { uptime24h: Number(health.uptime.toFixed(4)) } : {}),
+      };
       if (upstream.state !== 'ready') ready = false;
     }
     return { ready, servers };
   }
 
+  /** Health of the running servers as last checked (uptime over 24 h), for the admin API. */
+  healthSummaries(): ReadonlyMap<string, HealthSummary> {
+    return this.healthByServer;
+  }
+
+  upstreamState(name: string): { state: string; lastError?: string } | undefined {
+    const upstream = this.upstreams.get(name);
+    return upstream && { state: upstream.state, ...(upstream.lastError ? { lastError: upstream.lastError } : {}) };
+  }
+
   /** Serves Streamable HTTP (and legacy SSE); resolves with the base URL once listening. */
   async listen(overrides: { host?: string; port?: number; allowUnauthenticated?: boolean } = {}): Promise<string> {
-    const { listen, limits, sessions } = this.config;
+    const { listen, limits, sessions, admin } = this.config;
     const host = overrides.host ?? listen.host;
     const port = overrides.port ?? listen.port;
     const loopbackOnly = isLoopbackAddress(host);
@@ -95,6 +254,14 @@ export class Gateway {
         `Refusing to listen on ${host}: that address is reachable from other machines and no authentication is configured. ` +
           'Listen on 127.0.0.1, or pass --allow-unauthenticated if the network in front of the gateway authenticates callers.',
       );
+    }
+    let publicUrl = '';
+    const adminApi = admin.enabled ? this.adminApi(() => publicUrl) : undefined;
+    // The admin API changes what runs on this host: until authentication exists (the access issue)
+    // it is served on loopback listeners only.
+    const adminOnMain = adminApi !== undefined && admin.listen === undefined && loopbackOnly;
+    if (adminApi !== undefined && admin.listen === undefined && !loopbackOnly) {
+      this.logger.warn({ host }, 'admin API not served: the listener is reachable from other machines and no authentication is configured');
     }
     this.http = new GatewayHttpServer(
       this.handler,
@@ -116,12 +283,57 @@ export class Gateway {
         eventStoreSize: sessions.eventStoreSize,
       },
       this.logger,
+      adminOnMain ? [adminApi] : [],
     );
     const url = await this.http.listen();
+    publicUrl = url;
     const http = this.http;
     this.resources.defer(() => http.close(this.config.shutdown.drainTimeoutMs));
+    if (adminApi !== undefined && admin.listen !== undefined) {
+      if (!isLoopbackAddress(admin.listen.host)) {
+        throw new Error(`Refusing to serve the admin API on ${admin.listen.host}: no authentication is configured yet; use a loopback address.`);
+      }
+      const adminListener = await listenExtraRoutes(
+        adminApi,
+        {
+          host: admin.listen.host,
+          port: admin.listen.port,
+          origin: { loopbackOnly: true, allowedOrigins: [], allowedHosts: [] },
+          headersTimeoutMs: limits.headersTimeoutMs,
+          requestTimeoutMs: limits.requestTimeoutMs,
+        },
+        this.logger,
+      );
+      this.adminUrl = adminListener.url;
+      this.resources.defer(() => adminListener.close());
+    } else if (adminOnMain) {
+      this.adminUrl = url;
+    }
     this.warmUp();
     return url;
+  }
+
+  /** Where the admin API answers, once listening (undefined when it is off). */
+  adminUrl: string | undefined;
+
+  private adminApi(publicUrl: () => string): ExtraRoutes {
+    const started = Date.now();
+    return createAdminApi({
+      registry: this.registry,
+      runtime: (name) => this.upstreamState(name),
+      health: () => this.healthByServer,
+      publicUrl,
+      status: () => ({
+        version: GATEWAY_INFO.version,
+        uptimeSeconds: Math.round((Date.now() - started) / 1000),
+        sessions: this.sessions.size,
+        store: this.registry.store.kind,
+        ...this.serving,
+        ready: this.readiness().ready,
+      }),
+      maxBodyBytes: this.config.limits.maxBodyBytes,
+      logger: this.logger,
+    });
   }
 
   /** Serves one client on stdin/stdout until stdin ends. */
@@ -141,7 +353,148 @@ export class Gateway {
     return this.sessions.size;
   }
 
+  /**
+   * Re-reads the config file and applies what changed in `servers` and `virtualServers`. A file with an
+   * error is refused with a message and the running config stays. Settings that need a new listener
+   * or process (listen, limits, store) are reported and take effect on the next start.
+   */
+  async reloadConfig(file: string): Promise<boolean> {
+    let config: GatehouseConfig;
+    try {
+      config = await loadConfigFile(file);
+    } catch (error) {
+      this.logger.error({ file, reason: toGatehouseError(error).message }, 'config file not applied: the running config stays');
+      return false;
+    }
+    const restartOnly = (['listen', 'limits', 'store', 'dataDir', 'admin', 'separator', 'sessions'] as const).filter(
+      (key) => JSON.stringify(config[key]) !== JSON.stringify(this.config[key]),
+    );
+    if (restartOnly.length > 0) this.logger.warn({ settings: restartOnly }, 'these settings changed in the file and apply at the next start');
+    this.config = { ...this.config, servers: config.servers, virtualServers: config.virtualServers, upstreamDefaults: config.upstreamDefaults };
+    // Seeding changes the registry, whose change listener applies the new catalog.
+    await this.registry.seed(declarations(config));
+    this.logger.info({ file, ...this.serving }, 'config file applied');
+    return true;
+  }
+
+  /**
+   * Watches the config file's directory (editors save by writing a new file and renaming it over the
+   * old one, which a watch on the file itself would lose) and reloads shortly after the last event.
+   */
+  private watchConfig(file: string): void {
+    const path = resolve(file);
+    const name = basename(path);
+    let timer: NodeJS.Timeout | undefined;
+    this.watcher = watch(dirname(path), (_event, changed) => {
+      if (changed !== null && changed !== name) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => void this.reloadConfig(path), CONFIG_SETTLE_MS);
+    });
+    this.watcher.on('error', (error) => this.logger.warn({ reason: error.message }, 'config file watch failed; restart to apply edits'));
+    this.resources.defer(() => clearTimeout(timer));
+  }
+
+  /** Pings every server on an interval; the samples give latency, the last error and uptime over 24 h. */
+  private startHealthChecks(): void {
+    const interval = this.config.registry.healthCheckIntervalMs;
+    if (interval === 0) return;
+    const tick = (): void => {
+      this.checkHealth().finally(() => {
+        if (this.healthTimer !== undefined) this.healthTimer = setTimeout(tick, interval).unref();
+      });
+    };
+    this.healthTimer = setTimeout(tick, 0).unref();
+  }
+
+  /** One round of health checks; resolves when every sample is recorded. */
+  async checkHealth(): Promise<void> {
+    const timeoutMs = this.config.registry.healthCheckTimeoutMs;
+    await Promise.allSettled(
+      [...this.upstreams].map(async ([name, upstream]) => {
+        const started = performance.now();
+        let error: string | null = null;
+        try {
+          const client = await upstream.sharedClient();
+          const response = await client.request('ping', undefined, { timeoutMs, idempotent: true });
+          if ('error' in response) error = response.error.message;
+        } catch (failure) {
+          error = failure instanceof Error ? failure.message : String(failure);
+        }
+        await this.registry.recordHealth({
+          server: name,
+          at: new Date().toISOString(),
+          ok: error === null,
+          latencyMs: error === null ? Math.round((performance.now() - started) * 10) / 10 : null,
+          error,
+        });
+      }),
+    );
+    if (Date.now() - this.lastPrune > HOUR_MS) {
+      this.lastPrune = Date.now();
+      await this.registry.store.pruneHealth(new Date(Date.now() - 2 * DAY_MS).toISOString()).catch(() => 0);
+    }
+    this.healthByServer = await this.registry.health(DAY_MS).catch(() => this.healthByServer);
+  }
+
+  /** Collects a server's lists as the router fetches them and records them (debounced) with its identity. */
+  private learn(server: string, kind: ListKind, items: Params[]): void {
+    let entry = this.learning.get(server);
+    if (!entry) {
+      entry = { timer: setTimeout(() => this.flushLearnt(server), LEARN_SETTLE_MS), lists: {} };
+      entry.timer.unref();
+      this.learning.set(server, entry);
+    }
+    entry.lists[kind] = items;
+  }
+
+  private flushLearnt(server: string): void {
+    const entry = this.learning.get(server);
+    this.learning.delete(server);
+    const identity = this.upstreams.get(server)?.identity;
+    if (!entry || !identity) return;
+    const known = this.registry.learntState(server);
+    this.registry
+      .recordLearnt({
+        server,
+        serverInfo: identity.serverInfo,
+        protocolVersion: identity.protocolVersion,
+        capabilities: identity.capabilities,
+        instructions: identity.instructions ?? null,
+        tools: entry.lists.tools ?? known?.tools ?? [],
+        prompts: entry.lists.prompts ?? known?.prompts ?? [],
+        resources: entry.lists.resources ?? known?.resources ?? [],
+        resourceTemplates: entry.lists.resourceTemplates ?? known?.resourceTemplates ?? [],
+      })
+      .catch((error: unknown) => this.logger.warn({ server, reason: (error as Error).message }, 'could not record what the server offers'));
+  }
+
   close(): Promise<void> {
     return this.resources.close();
   }
+}
+
+/** Editors write a file in several steps; apply once they are done. */
+const CONFIG_SETTLE_MS = 150;
+/** A server's four lists arrive within moments of each other; write them once. */
+const LEARN_SETTLE_MS = 200;
+
+function declarations(config: GatehouseConfig): { servers: Record<string, ServerSpec>; virtualServers: Record<string, VirtualServerSpec> } {
+  return { servers: config.servers, virtualServers: config.virtualServers };
+}
+
+function sameSpec(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function viewChanged(
+  before: View | undefined,
+  after: View | undefined,
+  touched: ReadonlySet<string>,
+  spec: VirtualServerSpec | undefined,
+  specBefore: VirtualServerSpec | undefined,
+): boolean {
+  if (before === undefined || after === undefined) return before !== after;
+  if (before.servers.join('\0') !== after.servers.join('\0')) return true;
+  if (after.kind === 'virtual' && JSON.stringify(spec) !== JSON.stringify(specBefore)) return true;
+  return after.servers.some((server) => touched.has(server));
 }

@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { Gateway } from '../app.js';
 import { configJsonSchemaText, loadConfigFile } from '../config/index.js';
 import { GATEWAY_INFO } from '../frontends/index.js';
+import { registerAdminCommands } from './admin-commands.js';
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -31,6 +32,22 @@ function closeOnSignals(gateway: Gateway): void {
   process.once('SIGINT', () => stop('SIGINT'));
 }
 
+interface StoreOptions {
+  store?: string;
+  dataDir?: string;
+}
+
+const storeOption = [
+  '--store <url>',
+  'registry database: sqlite:[path], postgres://..., or memory: (default: store.url from the config, or $GATEHOUSE_STORE)',
+] as const;
+const dataDirOption = ['--data-dir <dir>', 'where the embedded SQLite store lives (default: dataDir from the config; .gatehouse beside the config file)'] as const;
+
+function storeOverrides(options: StoreOptions): { storeUrl?: string; dataDir?: string } {
+  const storeUrl = options.store ?? process.env.GATEHOUSE_STORE;
+  return { ...(storeUrl ? { storeUrl } : {}), ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}) };
+}
+
 const program = new Command()
   .name('gatehouse')
   .description('An MCP gateway and registry: one governed endpoint in front of many MCP servers.')
@@ -43,9 +60,11 @@ program
   .option('--host <host>', 'address to listen on (default: listen.host from the config, 127.0.0.1)')
   .option('-p, --port <port>', 'port to listen on; 0 picks a free one (default: listen.port, 8080)', parsePort)
   .option('--allow-unauthenticated', 'allow a non-loopback address without authentication (only behind an authenticating proxy)')
-  .action(async (options: { config: string; host?: string; port?: number; allowUnauthenticated?: boolean }) => {
+  .option(...storeOption)
+  .option(...dataDirOption)
+  .action(async (options: { config: string; host?: string; port?: number; allowUnauthenticated?: boolean } & StoreOptions) => {
     const config = await loadConfigFile(options.config).catch(fail);
-    const gateway = new Gateway(config);
+    const gateway = await Gateway.create(config, { configFile: options.config, ...storeOverrides(options) }).catch(fail);
     closeOnSignals(gateway);
     const url = await gateway
       .listen({
@@ -57,16 +76,18 @@ program
         await gateway.close();
         return fail(error);
       });
-    gateway.logger.info({ url, mcp: `${url}/mcp`, servers: Object.keys(config.servers) }, 'gatehouse listening');
+    gateway.logger.info({ url, mcp: `${url}/mcp`, admin: gateway.adminUrl, ...gateway.serving, store: gateway.registry.store.kind }, 'gatehouse listening');
   });
 
 program
   .command('stdio')
   .description('Serve one client over stdin/stdout (for desktop clients that spawn servers). Logs go to stderr.')
   .requiredOption('-c, --config <file>', 'config file: Gatehouse YAML, or a client\'s mcpServers JSON')
-  .action(async (options: { config: string }) => {
+  .option(...storeOption)
+  .option(...dataDirOption)
+  .action(async (options: { config: string } & StoreOptions) => {
     const config = await loadConfigFile(options.config).catch(fail);
-    const gateway = new Gateway(config, { logDestination: 2 });
+    const gateway = await Gateway.create(config, { logDestination: 2, configFile: options.config, ...storeOverrides(options) }).catch(fail);
     closeOnSignals(gateway);
     await gateway.serveStdio(process.stdin, process.stdout);
     await gateway.close();
@@ -92,5 +113,7 @@ program
   .action(() => {
     process.stdout.write(configJsonSchemaText());
   });
+
+registerAdminCommands(program);
 
 await program.parseAsync(process.argv);

@@ -1,5 +1,7 @@
 export { configSchema } from './schema.js';
 export type { GatehouseConfig, ConfigInput, ServerConfig, StdioServerConfig, HttpServerConfig } from './schema.js';
-export { loadConfigFile, parseConfigText, validateConfig, formatIssues } from './load.js';
+export { loadConfigFile, parseConfigText, validateConfig } from './load.js';
+export { formatIssues } from '../core/index.js';
 export { substituteEnv } from './substitute-env.js';
 export { configJsonSchemaText } from './json-schema.js';
+export { fromClientConfig, isClientConfigDocument } from './client-config-import.js';

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import type { z } from 'zod';
-import { GatehouseError } from '../core/index.js';
+import { GatehouseError, formatIssues } from '../core/index.js';
 import { configSchema, type GatehouseConfig } from './schema.js';
 import { substituteEnv } from './substitute-env.js';
 import { fromClientConfig, isClientConfigDocument } from './client-config-import.js';
@@ -34,20 +33,4 @@ export function validateConfig(document: unknown, source = 'config'): GatehouseC
   const result = configSchema.safeParse(document, { reportInput: true });
   if (result.success) return result.data;
   throw new GatehouseError('config_invalid', `${source}:\n${formatIssues(result.error.issues)}`);
-}
-
-/** One line per problem: the path, what was found and what is allowed. */
-export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
-  return issues
-    .map((issue) => {
-      const path = issue.path.length > 0 ? issue.path.join('.') : '(root)';
-      const found = 'input' in issue && issue.input !== undefined ? ` (found ${preview(issue.input)})` : '';
-      return `  - ${path}: ${issue.message}${found}`;
-    })
-    .join('\n');
-}
-
-function preview(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

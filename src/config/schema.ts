@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SERVER_NAME, SERVER_NAME_RULE, serverSchema, virtualServerSchema } from '../registry/server-spec.js';
+import { SERVER_NAME, SERVER_NAME_RULE, serverSchema, serverStatusSchema, virtualServerSchema } from '../registry/index.js';
 
 /**
  * The configuration file's one schema (CONVENTIONS rule 5): the YAML loader, the JSON Schema for
@@ -52,6 +52,43 @@ export const configSchema = z
       })
       .prefault({}),
     shutdown: z.strictObject({ drainTimeoutMs: z.number().int().min(0).default(10_000) }).prefault({}),
+    dataDir: z.string().default('./.gatehouse').describe('Where the embedded store (SQLite) keeps its file; a relative path is taken from the config file\'s folder.'),
+    store: z
+      .strictObject({
+        url: z
+          .string()
+          .default('sqlite:')
+          .describe(
+            'sqlite: (the default, <dataDir>/gatehouse.db), sqlite:<path>, postgres://user:pass@host:5432/db for several replicas, ' +
+              'or memory: (nothing kept after exit).',
+          ),
+      })
+      .prefault({})
+      .describe('The registry\'s database: servers and virtual servers added through the admin API, what servers offer, health.'),
+    registry: z
+      .strictObject({
+        watchConfig: z.boolean().default(true).describe('Apply edits of the config file without a restart.'),
+        pollIntervalMs: z.number().int().min(100).default(1_000).describe('How often replicas sharing a database look for each other\'s changes.'),
+        defaultStatus: serverStatusSchema.default('approved').describe('Status of a server registered through the API when the request does not say.'),
+        healthCheckIntervalMs: z.number().int().min(0).default(30_000).describe('MCP ping to every server this often; 0 turns checks off.'),
+        healthCheckTimeoutMs: z.number().int().positive().default(5_000),
+        stdioRegistration: z
+          .strictObject({
+            enabled: z.boolean().default(false).describe('Registering a stdio server through the API runs a command on this host: off unless enabled.'),
+            allowedCommands: z.array(z.string().regex(/^[A-Za-z0-9._-]+$/)).default(['npx', 'uvx', 'node', 'docker']),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    admin: z
+      .strictObject({
+        enabled: z.boolean().default(true).describe('Serve the admin API at /admin/api/v1.'),
+        listen: z
+          .strictObject({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535) })
+          .optional()
+          .describe('Serve the admin API on its own listener instead of the gateway\'s port.'),
+      })
+      .prefault({}),
     log: z
       .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .prefault({}),

@@ -134,6 +134,7 @@ const catalogue = {
   internal: { httpStatus: 500, rpcCode: RpcCode.internalError, message: 'Internal gateway error.' },
   config_invalid: { httpStatus: 400, rpcCode: RpcCode.invalidParams, message: 'The configuration is invalid.' },
   invalid_body: { httpStatus: 400, rpcCode: RpcCode.invalidParams, message: 'The request body is invalid.' },
+  invalid_query: { httpStatus: 400, rpcCode: RpcCode.invalidParams, message: 'A query parameter is invalid.' },
   server_not_found: { httpStatus: 404, rpcCode: RpcCode.invalidParams, message: 'No server or virtual server by that name.' },
   name_taken: {
     httpStatus: 409,

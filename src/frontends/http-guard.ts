@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { GatehouseError } from '../core/index.js';
+import { GatehouseError, readBody } from '../core/index.js';
 import { exceedsDepth } from '../protocol/index.js';
 
 const LOOPBACK_HOSTNAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
@@ -45,44 +45,6 @@ export function checkOrigin(request: IncomingMessage, policy: OriginPolicy): voi
   if (!LOOPBACK_HOSTNAMES.has(parsed.hostname.toLowerCase())) {
     throw new GatehouseError('forbidden_origin', `Origin "${origin.slice(0, 100)}" is not allowed.`);
   }
-}
-
-/** Reads a body up to `maxBytes`; past it, stops reading and throws `body_too_large`. */
-export function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
-  const declared = Number(request.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    return Promise.reject(new GatehouseError('body_too_large', `The limit is ${maxBytes} bytes.`));
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > maxBytes) {
-        cleanup();
-        request.pause();
-        reject(new GatehouseError('body_too_large', `The limit is ${maxBytes} bytes.`));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = (): void => {
-      cleanup();
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    };
-    const onError = (error: Error): void => {
-      cleanup();
-      reject(error);
-    };
-    const cleanup = (): void => {
-      request.off('data', onData);
-      request.off('end', onEnd);
-      request.off('error', onError);
-    };
-    request.on('data', onData);
-    request.on('end', onEnd);
-    request.on('error', onError);
-  });
 }
 
 /** Accept lists both JSON and SSE (spec §Sending messages); `*\/*` counts as both. */

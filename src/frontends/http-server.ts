@@ -23,10 +23,19 @@ export interface HttpServerOptions {
   eventStoreSize: number;
 }
 
+/**
+ * Routes served beside MCP on the same listener (the admin API): given every request whose path
+ * starts with `prefix`, after the Origin/Host check, so a web page cannot drive them from a browser.
+ */
+export interface ExtraRoutes {
+  readonly prefix: string;
+  handle(request: IncomingMessage, response: ServerResponse, path: string, query: URLSearchParams): Promise<void>;
+}
+
 /** What /readyz reports. */
 export interface ReadinessReport {
   ready: boolean;
-  servers: Record<string, { state: string; lastError?: string }>;
+  servers: Record<string, { state: string; lastError?: string; latencyMs?: number; uptime24h?: number }>;
 }
 
 const CORS_ALLOW_HEADERS = ['content-type', 'accept', 'authorization', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id'];
@@ -63,6 +72,7 @@ export class GatewayHttpServer {
     private readonly readiness: () => ReadinessReport,
     private readonly options: HttpServerOptions,
     private readonly logger: Logger,
+    private readonly extraRoutes: readonly ExtraRoutes[] = [],
   ) {
     this.streamable = new StreamableHttpFrontend(handler, sessions, options, logger, new ModernHttpFrontend(handler, relay, sessions, logger));
     this.legacy = new LegacySseFrontend(handler, options);
@@ -112,6 +122,11 @@ export class GatewayHttpServer {
       const report = this.readiness();
       response.writeHead(report.ready && !this.closing ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(report));
       return;
+    }
+    for (const extra of this.extraRoutes) {
+      if (!path.startsWith(extra.prefix)) continue;
+      checkOrigin(request, this.options.origin);
+      return extra.handle(request, response, path, new URLSearchParams(queryAt === -1 ? '' : url.slice(queryAt + 1)));
     }
     const route = parseRoute(path);
     const view = route && this.viewOf(route.server);
@@ -176,4 +191,44 @@ function parseRoute(path: string): { server: string | undefined; endpoint: Endpo
   } catch {
     return undefined; // malformed percent-encoding
   }
+}
+
+/** A listener for extra routes alone (the admin API on its own port); closes with the returned function. */
+export async function listenExtraRoutes(
+  routes: ExtraRoutes,
+  options: { host: string; port: number; origin: OriginPolicy; headersTimeoutMs: number; requestTimeoutMs: number },
+  logger: Logger,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer({ requestTimeout: options.requestTimeoutMs, headersTimeout: options.headersTimeoutMs }, (request, response) => {
+    const url = request.url ?? '/';
+    const queryAt = url.indexOf('?');
+    const path = queryAt === -1 ? url : url.slice(0, queryAt);
+    Promise.resolve()
+      .then(() => {
+        if (!path.startsWith(routes.prefix)) throw new GatehouseError('not_found');
+        checkOrigin(request, options.origin);
+        return routes.handle(request, response, path, new URLSearchParams(queryAt === -1 ? '' : url.slice(queryAt + 1)));
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof GatehouseError)) logger.error({ err: error, url: request.url }, 'unexpected failure');
+        writeHttpError(response, error);
+      });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
 }

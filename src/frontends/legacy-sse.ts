@@ -47,7 +47,7 @@ export class LegacySseFrontend {
   async post(request: IncomingMessage, response: ServerResponse, view: SessionView, query: URLSearchParams): Promise<void> {
     if (request.method !== 'POST') throw new GatehouseError('method_not_allowed');
     const connection = this.connections.get(query.get('sessionId') ?? '');
-    if (!connection || connection.view !== view) throw new GatehouseError('session_not_found');
+    if (!connection || connection.view.name !== view.name) throw new GatehouseError('session_not_found');
     if (!isJsonContentType(request.headers['content-type'])) throw new GatehouseError('unsupported_media_type');
     const parsed = await readJsonBody(request, this.options);
     response.writeHead(202).end('Accepted');

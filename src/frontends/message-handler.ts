@@ -1,4 +1,4 @@
-import { GatehouseError, randomToken, toGatehouseError } from '../core/index.js';
+import { GATEWAY_VERSION, GatehouseError, randomToken, toGatehouseError } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
 import type { Chain } from '../pipeline/index.js';
 import {
@@ -27,7 +27,7 @@ export interface RelayHooks {
   closeSession(session: ClientSession, cancelCalls?: boolean): void;
 }
 
-export const GATEWAY_INFO = { name: 'gatehouse', title: 'Gatehouse MCP gateway', version: '0.1.0' } as const;
+export const GATEWAY_INFO = { name: 'gatehouse', title: 'Gatehouse MCP gateway', version: GATEWAY_VERSION } as const;
 
 /**
  * Transport-independent handling of client messages, shared by the Streamable HTTP, legacy SSE and

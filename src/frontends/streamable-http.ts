@@ -195,7 +195,7 @@ export class StreamableHttpFrontend {
     if (typeof id !== 'string' || id.length === 0) throw new GatehouseError('session_required');
     const session = this.sessions.get(id);
     // A session is bound to the endpoint that created it; elsewhere it does not exist.
-    if (!session || session.view !== view || !(session.channel instanceof HttpChannel)) throw new GatehouseError('session_not_found');
+    if (!session || session.view.name !== view.name || !(session.channel instanceof HttpChannel)) throw new GatehouseError('session_not_found');
     const version = request.headers['mcp-protocol-version'];
     if (typeof version === 'string' && !isSupportedRevision(version)) {
       throw new GatehouseError('unsupported_protocol_version', `Got "${version.slice(0, 40)}".`);

@@ -1,5 +1,7 @@
 export * from './server-spec.js';
 export type * from './store.js';
+export { Registry, toolFingerprint, canonicalJson, maskSecrets, MASK } from './registry.js';
+export type { RegistryOptions, FileDeclarations, EffectiveCatalog, SearchQuery, SearchHit } from './registry.js';
 export { openStore, sqliteFileOf } from './open-store.js';
 export type { OpenStoreOptions } from './open-store.js';
 export { MemoryStore } from './store-memory.js';

@@ -98,10 +98,17 @@ export class Catalog {
     }
   }
 
-  /** Forgets every merged list of the views (used when the set of views or servers changes). */
-  clearViews(): void {
-    this.viewLists.clear();
-    this.built.clear();
+  /** Forgets the merged lists of the named views, or of every view (when the set of views or servers changes). */
+  clearViews(names?: Iterable<string>): void {
+    if (names === undefined) {
+      this.viewLists.clear();
+      this.built.clear();
+      return;
+    }
+    const prefixes = [...names].map((name) => `${name}\0`);
+    for (const map of [this.viewLists, this.built]) {
+      for (const key of [...map.keys()]) if (prefixes.some((prefix) => key.startsWith(prefix))) map.delete(key);
+    }
   }
 
   /**
@@ -185,6 +192,10 @@ export class Catalog {
     const field = kind === 'resources' ? 'uri' : kind === 'resourceTemplates' ? 'uriTemplate' : 'name';
     const original = item[field];
     if (typeof original !== 'string') return undefined;
+    if (view.select !== undefined) {
+      const selected = view.select(server, kind, item);
+      return selected && [selected.exposed, original, selected.item];
+    }
     if (!view.prefixed) return [original, original, item];
     const shown = field === 'name' ? exposedName(server, original, this.separator) : exposedUri(server, original);
     return [shown, original, { ...item, [field]: shown }];

@@ -1,7 +1,8 @@
 export { Router } from './router.js';
 export type { RouterOptions, RouteOutcome } from './router.js';
 export type { ClientLink } from './client-link.js';
-export type { View } from './view.js';
-export { AGGREGATE_VIEW_NAME } from './view.js';
+export type { View, ItemSelection } from './view.js';
+export { AGGREGATE_VIEW_NAME, serverView } from './view.js';
+export { virtualView, type SelectionSpec } from './virtual-view.js';
 export { exposedName, exposedUri, splitExposedUri, MAX_NAME_LENGTH } from './names.js';
 export { Catalog } from './catalog.js';

@@ -1,7 +1,8 @@
 import { GatehouseError } from '../core/index.js';
 import type { Catalog, Target } from './catalog.js';
 import { splitExposedUri } from './names.js';
-import type { View } from './view.js';
+import { serverView, type View } from './view.js';
+import { virtualUriServer } from './virtual-view.js';
 
 /** Finds a tool or prompt by exposed name; a name from a server that is down still says so. */
 export async function resolveName(catalog: Catalog, separator: string, view: View, kind: 'tools' | 'prompts', name: string): Promise<Target | undefined> {
@@ -9,7 +10,7 @@ export async function resolveName(catalog: Catalog, separator: string, view: Vie
   const target = list.index.get(name);
   if (target || list.failures.size === 0) return target;
   // One server's own endpoint stays transparent when its list cannot be had: the server decides.
-  if (!view.prefixed && view.servers.length === 1) return { server: view.servers[0]!, original: name, item: {} };
+  if (view.kind === 'server') return { server: view.servers[0]!, original: name, item: {} };
   for (const server of list.failures.keys()) {
     if (name.startsWith(`${server}${separator}`)) {
       throw new GatehouseError('upstream_unavailable', `Its tools could not be listed: ${list.failures.get(server)}`, { server });
@@ -20,14 +21,22 @@ export async function resolveName(catalog: Catalog, separator: string, view: Vie
 
 /** Maps an exposed URI to its server: by prefix, else by an exact listed URI, else the only server. */
 export async function resolveUri(catalog: Catalog, view: View, uri: string): Promise<{ server: string; uri: string }> {
-  if (!view.prefixed) return { server: view.servers[0]!, uri };
+  if (view.kind === 'server') return { server: view.servers[0]!, uri };
+  if (view.kind === 'virtual') {
+    // Outside the selection a URI does not exist: listed ones, else ones a resource selector matches
+    // (reads of URIs made from a selected template).
+    const listed = (await catalog.listFor(view, 'resources').catch(() => undefined))?.index.get(uri);
+    const server = listed?.server ?? virtualUriServer(view, uri);
+    if (server === undefined) throw new GatehouseError('resource_not_found', `No resource "${uri.slice(0, 200)}".`, { uri: uri.slice(0, 200) });
+    return { server, uri: listed?.original ?? uri };
+  }
   const split = splitExposedUri(uri, (name) => view.servers.includes(name));
   if (split) return split;
   const listed = (await catalog.listFor(view, 'resources').catch(() => undefined))?.index.get(uri);
   if (listed) return { server: listed.server, uri: listed.original };
   // A URI from a tool result (resource_link) is not prefixed; find the server that lists it.
   for (const server of view.servers) {
-    const found = (await catalog.listFor({ name: server, servers: [server], prefixed: false }, 'resources').catch(() => undefined))?.index.get(uri);
+    const found = (await catalog.listFor(serverView(server), 'resources').catch(() => undefined))?.index.get(uri);
     if (found) return { server, uri };
   }
   if (view.servers.length === 1) return { server: view.servers[0]!, uri };

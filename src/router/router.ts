@@ -1,4 +1,4 @@
-import { GatehouseError, toGatehouseError } from '../core/index.js';
+import { GATEWAY_VERSION, GatehouseError, toGatehouseError } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
 import {
   Method,
@@ -32,6 +32,8 @@ export interface RouterOptions {
   logger: Logger;
   /** Every live downstream session (for list_changed fan-out and updates). */
   sessions: () => Iterable<ClientLink>;
+  /** Told each server's complete list whenever one is fetched (the registry records what servers offer). */
+  onServerListed?: (server: string, kind: ListKind, items: Params[]) => void;
 }
 
 export type RouteOutcome = RequestOutcome;
@@ -90,7 +92,7 @@ export class Router implements ServerMessageHandler {
 
   /** What `initialize` answers for a view: one server's own capabilities, or the aggregate set. */
   async describe(view: View): Promise<{ capabilities: Params; instructions?: string; serverInfo?: Params }> {
-    if (!view.prefixed && view.servers.length === 1) {
+    if (view.kind === 'server') {
       const upstream = this.upstreams.get(view.servers[0]!);
       const identity = await upstream
         ?.sharedClient()
@@ -105,6 +107,14 @@ export class Router implements ServerMessageHandler {
         };
       }
       return { capabilities: AGGREGATE_CAPABILITIES };
+    }
+    if (view.kind === 'virtual') {
+      const description = view.about?.description;
+      return {
+        capabilities: AGGREGATE_CAPABILITIES,
+        serverInfo: { name: view.name, version: GATEWAY_VERSION, ...(view.about?.title !== undefined ? { title: view.about.title } : {}) },
+        ...(description !== undefined ? { instructions: description } : {}),
+      };
     }
     const parts: string[] = [];
     for (const name of view.servers) {
@@ -141,7 +151,7 @@ export class Router implements ServerMessageHandler {
         return this.setLevel(session, request, params);
       default:
         // One server's own endpoint passes through methods the gateway does not know (experimental, newer).
-        if (!session.view.prefixed && session.view.servers.length === 1) {
+        if (session.view.kind === 'server') {
           return this.forward(session, session.view.servers[0]!, request, params);
         }
         throw new GatehouseError('method_not_found', `"${request.method.slice(0, 100)}" is not a method this endpoint serves.`);
@@ -259,7 +269,7 @@ export class Router implements ServerMessageHandler {
       }),
     );
     const failed = outcomes.find((outcome) => outcome.status === 'fulfilled' && outcome.value && 'error' in outcome.value);
-    if (!session.view.prefixed && failed?.status === 'fulfilled' && failed.value) return failed.value;
+    if (session.view.kind === 'server' && failed?.status === 'fulfilled' && failed.value) return failed.value;
     return { jsonrpc: '2.0', id: request.id, result: {} };
   }
 
@@ -554,6 +564,7 @@ export class Router implements ServerMessageHandler {
       cursor = response.result.nextCursor;
       if (typeof cursor !== 'string' || cursor.length === 0) break;
     }
+    this.options.onServerListed?.(server, kind, items);
     return items;
   }
 }

@@ -10,6 +10,7 @@ export interface ClientChannel {
 /** Which endpoint the session was opened on (see router's View). */
 export interface SessionView {
   readonly name: string;
+  readonly kind: 'aggregate' | 'server' | 'virtual';
   readonly servers: readonly string[];
   readonly prefixed: boolean;
 }
@@ -34,7 +35,8 @@ export class ClientSession {
 
   constructor(
     readonly id: string,
-    readonly view: SessionView,
+    /** Replaced when the endpoint's definition changes (hot reload); the session stays. */
+    public view: SessionView,
     protocolVersion: string,
     public channel: ClientChannel,
   ) {

@@ -130,6 +130,11 @@ export class UpstreamClient {
   }
 
   /** Contexts of requests still waiting, oldest first (used to route messages a transport cannot relate). */
+  /** Requests sent and not yet answered. */
+  get inflightCount(): number {
+    return this.pending.size;
+  }
+
   inflightContexts(): IterableIterator<unknown> {
     return (function* (pending: Map<RequestId, Pending>) {
       for (const entry of pending.values()) yield entry.context;

@@ -1,6 +1,6 @@
 import type { Pool } from 'undici';
 import type { HttpServerConfig, ServerConfig, StdioServerConfig } from '../config/index.js';
-import { GatehouseError } from '../core/index.js';
+import { GATEWAY_VERSION, GatehouseError } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
 import type { Params } from '../protocol/index.js';
 import { StreamableHttpTransport, createPool } from './http-transport.js';
@@ -27,7 +27,10 @@ export interface SessionOwner {
 
 export type UpstreamState = 'starting' | 'ready' | 'down';
 
-export const GATEWAY_CLIENT_INFO: Params = { name: 'gatehouse', version: '0.1.0' };
+/** How often a retiring server's in-flight count is checked; short against any call, cheap against the loop. */
+const DRAIN_POLL_MS = 20;
+
+export const GATEWAY_CLIENT_INFO: Params = { name: 'gatehouse', version: GATEWAY_VERSION };
 
 /**
  * Everything the gateway may be asked to relay, declared toward servers the gateway shares between
@@ -263,6 +266,26 @@ export class Upstream {
     const options = { url: new URL(config.url), headers: config.headers, pool: this.pool!, logger: this.logger };
     if (config.transport === 'sse') return new SseTransport({ ...options, connectTimeoutMs: this.defaults.initializeTimeoutMs });
     return new StreamableHttpTransport(options);
+  }
+
+  /** Requests in flight on every connection of this server. */
+  get inflightCount(): number {
+    let count = (this.shared?.inflightCount ?? 0) + (this.modernShared?.inflightCount ?? 0);
+    for (const client of this.ready.values()) count += client.inflightCount;
+    return count;
+  }
+
+  /**
+   * Closes once the calls in flight have finished (or `drainTimeoutMs` passed): a server removed or
+   * changed by a config change lets its running calls complete. The router no longer sends it new
+   * ones, so the count only falls.
+   */
+  async retire(drainTimeoutMs: number): Promise<void> {
+    const deadline = Date.now() + drainTimeoutMs;
+    while (this.inflightCount > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS).unref());
+    }
+    await this.close();
   }
 
   async close(): Promise<void> {

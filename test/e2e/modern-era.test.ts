@@ -152,7 +152,7 @@ describe('a 2026-07-28 client through the stdio front (gatehouse stdio)', () => 
     const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
-    const { StdioClientTransport } = await import('@modelcontextprotocol/client/stdio');
+    const { StdioClientTransport, getDefaultEnvironment } = await import('@modelcontextprotocol/client/stdio');
     const { stringify } = await import('yaml');
     const dir = await mkdtemp(join(tmpdir(), 'gatehouse-modern-stdio-'));
     const config = join(dir, 'gatehouse.yaml');
@@ -167,7 +167,13 @@ describe('a 2026-07-28 client through the stdio front (gatehouse stdio)', () => 
       content: { type: 'text', text: 'sampled over stdio' },
     }));
     await client.connect(
-      new StdioClientTransport({ command: process.execPath, args: ['--import', 'tsx', 'src/cli/main.ts', 'stdio', '--config', config], stderr: 'ignore' }),
+      new StdioClientTransport({
+        command: process.execPath,
+        args: ['--import', 'tsx', 'src/cli/main.ts', 'stdio', '--config', config],
+        stderr: 'ignore',
+        // The SDK passes only a few variables on; the store choice of the test run (memory: on Node 22) must reach the gateway.
+        ...(process.env.GATEHOUSE_STORE !== undefined ? { env: { ...getDefaultEnvironment(), GATEHOUSE_STORE: process.env.GATEHOUSE_STORE } } : {}),
+      }),
     );
     try {
       const { tools } = await client.listTools();

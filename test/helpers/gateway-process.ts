@@ -19,7 +19,8 @@ export interface GatewayProcess extends NodeProcess {
 export async function startGateway(config: Record<string, unknown>, extraArgs: readonly string[] = []): Promise<GatewayProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-test-'));
   const configFile = join(dir, 'gatehouse.yaml');
-  await writeFile(configFile, stringify({ log: { level: 'debug' }, ...config }));
+  // Each gateway keeps its registry database in its own temp dir, removed by close().
+  await writeFile(configFile, stringify({ log: { level: 'debug' }, dataDir: join(dir, 'data'), ...config }));
   const logs: Record<string, unknown>[] = [];
   const process = await startNodeProcess({
     script: 'src/cli/main.ts',

@@ -1,0 +1,134 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { z } from 'zod';
+import { GatehouseError } from '../core/index.js';
+import { serverSchema, virtualServerSchema } from '../registry/index.js';
+import type { AdminDeps } from './admin-deps.js';
+import { exchangeRoutes } from './exchange-routes.js';
+import { gatewayRoutes } from './gateway-routes.js';
+import { readJsonBody, sendError, sendJson } from './http-io.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { compilePath, defineRoute, type AdminRoute, type RouteMatcher } from './route.js';
+import {
+  createServerBodySchema,
+  createVirtualServerBodySchema,
+  errorBodySchema,
+  eventListSchema,
+  exportDocumentSchema,
+  healthListSchema,
+  importBodySchema,
+  importResultSchema,
+  openApiDocumentSchema,
+  serverDetailSchema,
+  serverItemSchema,
+  serverListSchema,
+  statusSchema,
+  toolListSchema,
+  virtualServerItemSchema,
+  virtualServerListSchema,
+} from './schemas.js';
+import { serverRoutes } from './server-routes.js';
+import { virtualServerRoutes } from './virtual-server-routes.js';
+
+export const ADMIN_API_PREFIX = '/admin/api/v1';
+
+const openApiRoute = defineRoute({
+  method: 'GET',
+  path: '/openapi.json',
+  operationId: 'getOpenApiDocument',
+  summary: 'This document',
+  tag: 'gateway',
+  success: { status: 200, description: 'The OpenAPI 3.1 document of this API.', schema: openApiDocumentSchema },
+  handle: async () => ({ status: 200, body: openApiDocument() }),
+});
+
+/** Every route the API serves; the OpenAPI document is built from this same list. */
+export const adminRoutes: readonly AdminRoute[] = [...serverRoutes, ...virtualServerRoutes, ...exchangeRoutes, ...gatewayRoutes, openApiRoute];
+
+let cachedDocument: Record<string, unknown> | undefined;
+
+export function openApiDocument(): Record<string, unknown> {
+  cachedDocument ??= buildOpenApiDocument(adminRoutes, {
+    prefix: ADMIN_API_PREFIX,
+    requestSchemas: new Map<z.ZodType, string>([
+      [createServerBodySchema, 'CreateServerRequest'],
+      [serverSchema, 'ServerSpecInput'],
+      [createVirtualServerBodySchema, 'CreateVirtualServerRequest'],
+      [virtualServerSchema, 'VirtualServerSpecInput'],
+      [importBodySchema, 'ImportRequest'],
+    ]),
+    responseSchemas: new Map<z.ZodType, string>([
+      [serverSchema, 'ServerSpec'],
+      [virtualServerSchema, 'VirtualServerSpec'],
+      [serverItemSchema, 'Server'],
+      [serverListSchema, 'ServerList'],
+      [serverDetailSchema, 'ServerDetail'],
+      [toolListSchema, 'ToolList'],
+      [virtualServerItemSchema, 'VirtualServer'],
+      [virtualServerListSchema, 'VirtualServerList'],
+      [importResultSchema, 'ImportResult'],
+      [exportDocumentSchema, 'ExportDocument'],
+      [eventListSchema, 'EventList'],
+      [healthListSchema, 'HealthList'],
+      [statusSchema, 'Status'],
+      [openApiDocumentSchema, 'OpenApiDocument'],
+    ]),
+    errorSchema: errorBodySchema,
+    tags: [
+      { name: 'servers', description: 'MCP servers in the registry.' },
+      { name: 'virtual servers', description: 'Curated endpoints serving a selection of other servers\' tools, prompts and resources.' },
+      { name: 'import and export', description: 'Client configurations and server.json documents in and out.' },
+      { name: 'gateway', description: 'Status, health and the change log.' },
+    ],
+  });
+  return cachedDocument;
+}
+
+/** The document as checked in at schema/openapi.json (`npm run gen:openapi`). */
+export function openApiDocumentText(): string {
+  return `${JSON.stringify(openApiDocument(), null, 2)}\n`;
+}
+
+export interface AdminApi {
+  readonly prefix: string;
+  handle(request: IncomingMessage, response: ServerResponse, path: string, query: URLSearchParams): Promise<void>;
+}
+
+interface CompiledRoute {
+  readonly route: AdminRoute;
+  readonly matcher: RouteMatcher;
+}
+
+/**
+ * The admin REST API (JSON over HTTP under /admin/api/v1), given to the gateway's HTTP listener as an
+ * extra route set. The listener has already checked Origin and Host. Handlers are thin: parse and
+ * validate with zod, call the registry, shape the answer; every failure is a catalogue error.
+ */
+export function createAdminApi(deps: AdminDeps): AdminApi {
+  const compiled: CompiledRoute[] = adminRoutes.map((route) => ({ route, matcher: compilePath(route.path) }));
+  return {
+    prefix: ADMIN_API_PREFIX,
+    async handle(request, response, path, query) {
+      let headers: Record<string, string> = {};
+      try {
+        const subPath = path.slice(ADMIN_API_PREFIX.length);
+        const matches = compiled.flatMap(({ route, matcher }) => {
+          const params = matcher.match(subPath);
+          return params === undefined ? [] : [{ route, params }];
+        });
+        if (matches.length === 0) throw new GatehouseError('not_found', `No admin API route ${subPath || '/'}; see ${ADMIN_API_PREFIX}/openapi.json.`);
+        const match = matches.find(({ route }) => route.method === request.method);
+        if (match === undefined) {
+          const allowed = matches.map(({ route }) => route.method);
+          headers = { allow: allowed.join(', ') };
+          throw new GatehouseError('method_not_allowed', `Allowed: ${allowed.join(', ')}.`);
+        }
+        const body = match.route.hasBody ? await readJsonBody(request, deps.maxBodyBytes) : undefined;
+        const reply = await match.route.run({ params: match.params, query, body, deps });
+        sendJson(response, reply.status, reply.body);
+      } catch (error) {
+        if (!(error instanceof GatehouseError)) deps.logger?.error({ err: error, method: request.method, path }, 'admin API failure');
+        sendError(response, error, headers);
+      }
+    },
+  };
+}

@@ -1,0 +1,24 @@
+import type { Logger } from '../observability/index.js';
+import type { HealthSummary, Registry } from '../registry/index.js';
+
+/** What the admin API needs from the running gateway; `app.ts` provides it (the API never imports the gateway). */
+export interface AdminDeps {
+  registry: Registry;
+  /** Running state of a served server, undefined when not running. */
+  runtime(name: string): { state: string; lastError?: string } | undefined;
+  /** Last health summaries (uptime over 24 h, latency, last error), by server. */
+  health(): ReadonlyMap<string, HealthSummary>;
+  /** Base URL clients use to reach this gateway (e.g. http://127.0.0.1:8080), for exported client configs. */
+  publicUrl(): string;
+  /** Gateway-wide facts for `GET /status`: version, uptime, sessions, store kind, counts. */
+  status(): Record<string, unknown>;
+  maxBodyBytes: number;
+  /** Where unexpected failures are logged (a catalogue error is the caller's business and is not). */
+  logger?: Logger;
+}
+
+/**
+ * Who made a change, for the admin event log. Until the access issue brings authentication to the
+ * admin API (it is served on loopback only meanwhile), every change is made by the local operator.
+ */
+export const LOCAL_ACTOR = 'local';

@@ -1,0 +1,415 @@
+import { createHash } from 'node:crypto';
+import { GatehouseError, formatIssues } from '../core/index.js';
+import { checkStdioRegistration } from './command-policy.js';
+import {
+  SERVER_NAME,
+  SERVER_NAME_RULE,
+  serverSchema,
+  virtualServerSchema,
+  type ServerSpec,
+  type ServerStatus,
+  type VirtualServerSpec,
+} from './server-spec.js';
+import type { HealthSample, HealthSummary, LearntState, ServerRecord, Store, ToolFingerprint, VirtualServerRecord } from './store.js';
+
+export interface RegistryOptions {
+  readonly store: Store;
+  /** Joins server and tool names on /mcp; a server name must not contain it. */
+  readonly separator: string;
+  /** Status of a server registered through the API when the request does not say. */
+  readonly defaultStatus: ServerStatus;
+  /** Registering a stdio server through the API runs a command on this host: off unless enabled. */
+  readonly stdioRegistration: { readonly enabled: boolean; readonly allowedCommands: readonly string[] };
+  readonly onWarning?: (message: string, detail: Record<string, unknown>) => void;
+}
+
+/** What the config file declares; seeded into the store on start and on every file change. */
+export interface FileDeclarations {
+  readonly servers: Readonly<Record<string, ServerSpec>>;
+  readonly virtualServers: Readonly<Record<string, VirtualServerSpec>>;
+}
+
+/** What the gateway should serve now: approved, enabled servers and enabled virtual servers. */
+export interface EffectiveCatalog {
+  readonly servers: ReadonlyMap<string, ServerSpec>;
+  readonly virtualServers: ReadonlyMap<string, VirtualServerSpec>;
+}
+
+export interface SearchQuery {
+  readonly text?: string | undefined;
+  readonly tag?: string | undefined;
+  readonly status?: ServerStatus | undefined;
+}
+
+export interface SearchHit {
+  readonly record: ServerRecord;
+  /** Tools whose name or description matched the text. */
+  readonly matchedTools: readonly string[];
+}
+
+type Listener = () => void;
+
+/**
+ * The registry: servers and virtual servers from the config file and the admin API, kept in a
+ * `Store`, with what the gateway learnt about each server. The config file wins on conflict: its
+ * records are read-only through the API (a file is reviewed and versioned; an API change that the
+ * next file reload silently undid would be worse than a refusal).
+ */
+export class Registry {
+  private serverRecords = new Map<string, ServerRecord>();
+  private virtualRecords = new Map<string, VirtualServerRecord>();
+  private learnt = new Map<string, LearntState>();
+  /**
+   * The file's server specs as loaded (with `${VAR}` values resolved). The store keeps a copy with
+   * header and env values masked, so credentials from the environment never land in the database.
+   */
+  private fileSpecs = new Map<string, ServerSpec>();
+  private lastRevision = -1;
+  private readonly listeners = new Set<Listener>();
+  /** Mutations run one at a time, so a name check and its write cannot interleave with another's. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private pollTimer: NodeJS.Timeout | undefined;
+
+  private constructor(private readonly options: RegistryOptions) {}
+
+  static async open(options: RegistryOptions): Promise<Registry> {
+    const registry = new Registry(options);
+    await registry.reload();
+    for (const state of await options.store.listLearnt()) registry.learnt.set(state.server, state);
+    return registry;
+  }
+
+  get store(): Store {
+    return this.options.store;
+  }
+
+  onChange(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  servers(): ServerRecord[] {
+    return [...this.serverRecords.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  server(name: string): ServerRecord | undefined {
+    return this.serverRecords.get(name);
+  }
+
+  virtualServers(): VirtualServerRecord[] {
+    return [...this.virtualRecords.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  virtualServer(name: string): VirtualServerRecord | undefined {
+    return this.virtualRecords.get(name);
+  }
+
+  learntState(name: string): LearntState | undefined {
+    return this.learnt.get(name);
+  }
+
+  effective(): EffectiveCatalog {
+    const servers = new Map<string, ServerSpec>();
+    for (const record of this.servers()) {
+      if (record.status !== 'approved' || !record.spec.enabled) continue;
+      servers.set(record.name, (record.source === 'file' ? this.fileSpecs.get(record.name) : undefined) ?? record.spec);
+    }
+    const virtualServers = new Map<string, VirtualServerSpec>();
+    for (const record of this.virtualServers()) if (record.spec.enabled) virtualServers.set(record.name, record.spec);
+    return { servers, virtualServers };
+  }
+
+  /**
+   * Makes the store hold exactly the file's records: file records are written (replacing any API
+   * record of the same name, with a warning), file records the file no longer declares are removed,
+   * API records are kept.
+   */
+  seed(file: FileDeclarations): Promise<void> {
+    return this.exclusive(async () => {
+      const { store } = this.options;
+      const fileNames = new Set([...Object.keys(file.servers), ...Object.keys(file.virtualServers)]);
+      for (const record of await store.listServers()) {
+        if (record.source === 'file' ? !(record.name in file.servers) : fileNames.has(record.name)) {
+          if (record.source === 'api') this.warn('the config file declares a name registered through the API; the file wins', record.name);
+          await store.deleteServer(record.name);
+        }
+      }
+      for (const record of await store.listVirtualServers()) {
+        if (record.source === 'file' ? !(record.name in file.virtualServers) : fileNames.has(record.name)) {
+          if (record.source === 'api') this.warn('the config file declares a name registered through the API; the file wins', record.name);
+          await store.deleteVirtualServer(record.name);
+        }
+      }
+      for (const [name, spec] of Object.entries(file.servers)) {
+        const existing = this.serverRecords.get(name);
+        const status: ServerStatus = spec.enabled ? 'approved' : 'disabled';
+        const stored = maskSecrets(spec);
+        if (existing?.source !== 'file' || existing.status !== status || !sameJson(existing.spec, stored)) {
+          await store.putServer({ name, spec: stored, status, source: 'file' });
+        }
+      }
+      const specsBefore = this.fileSpecs;
+      this.fileSpecs = new Map(Object.entries(file.servers));
+      // A secret that changed in the environment changes no stored record: tell listeners anyway.
+      const secretsChanged = [...this.fileSpecs].some(([name, spec]) => specsBefore.has(name) && !sameJson(specsBefore.get(name), spec));
+      for (const [name, spec] of Object.entries(file.virtualServers)) {
+        const existing = this.virtualRecords.get(name);
+        if (existing?.source === 'file' && sameJson(existing.spec, spec)) continue;
+        await store.putVirtualServer({ name, spec, source: 'file' });
+      }
+      await this.reload(secretsChanged);
+    });
+  }
+
+  /** Reads the store again when another replica changed it (its revision moved); true when it had. */
+  async refresh(): Promise<boolean> {
+    const revision = await this.options.store.revision();
+    if (revision === this.lastRevision) return false;
+    await this.exclusive(() => this.reload());
+    return true;
+  }
+
+  /** Polls the store's revision, so replicas sharing one database apply each other's changes. */
+  startPolling(intervalMs: number): void {
+    if (this.pollTimer) return;
+    const tick = (): void => {
+      this.refresh()
+        .catch((error: unknown) => this.warn(`cannot read the registry store: ${(error as Error).message}`, ''))
+        .finally(() => {
+          if (this.pollTimer) this.pollTimer = setTimeout(tick, intervalMs).unref();
+        });
+    };
+    this.pollTimer = setTimeout(tick, intervalMs).unref();
+  }
+
+  stopPolling(): void {
+    clearTimeout(this.pollTimer);
+    this.pollTimer = undefined;
+  }
+
+  createServer(name: string, input: unknown, actor: string, status?: ServerStatus): Promise<ServerRecord> {
+    return this.exclusive(async () => {
+      this.checkNewName(name);
+      const spec = this.validServer(input);
+      const record = await this.options.store.putServer({ name, spec, status: status ?? this.options.defaultStatus, source: 'api' });
+      await this.audit(actor, 'server.create', name, { spec: maskSecrets(spec), status: record.status });
+      await this.reload();
+      return record;
+    });
+  }
+
+  replaceServer(name: string, input: unknown, actor: string): Promise<ServerRecord> {
+    return this.exclusive(async () => {
+      const existing = this.writableServer(name);
+      const spec = this.validServer(input);
+      const record = await this.options.store.putServer({ name, spec, status: existing.status, source: 'api' });
+      await this.audit(actor, 'server.replace', name, { spec: maskSecrets(spec) });
+      await this.reload();
+      return record;
+    });
+  }
+
+  setServerStatus(name: string, status: ServerStatus, actor: string): Promise<ServerRecord> {
+    return this.exclusive(async () => {
+      const existing = this.writableServer(name);
+      if (existing.status === status) return existing;
+      const record = await this.options.store.putServer({ name, spec: existing.spec, status, source: 'api' });
+      await this.audit(actor, `server.${status === 'approved' ? 'approve' : status === 'disabled' ? 'disable' : 'suspend'}`, name, { from: existing.status });
+      await this.reload();
+      return record;
+    });
+  }
+
+  deleteServer(name: string, actor: string): Promise<void> {
+    return this.exclusive(async () => {
+      this.writableServer(name);
+      await this.options.store.deleteServer(name);
+      this.learnt.delete(name);
+      await this.audit(actor, 'server.delete', name, {});
+      await this.reload();
+    });
+  }
+
+  createVirtualServer(name: string, input: unknown, actor: string): Promise<VirtualServerRecord> {
+    return this.exclusive(async () => {
+      this.checkNewName(name);
+      const spec = this.validVirtual(input);
+      const record = await this.options.store.putVirtualServer({ name, spec, source: 'api' });
+      await this.audit(actor, 'virtual.create', name, { spec });
+      await this.reload();
+      return record;
+    });
+  }
+
+  replaceVirtualServer(name: string, input: unknown, actor: string): Promise<VirtualServerRecord> {
+    return this.exclusive(async () => {
+      this.writableVirtual(name);
+      const spec = this.validVirtual(input);
+      const record = await this.options.store.putVirtualServer({ name, spec, source: 'api' });
+      await this.audit(actor, 'virtual.replace', name, { spec });
+      await this.reload();
+      return record;
+    });
+  }
+
+  deleteVirtualServer(name: string, actor: string): Promise<void> {
+    return this.exclusive(async () => {
+      this.writableVirtual(name);
+      await this.options.store.deleteVirtualServer(name);
+      await this.audit(actor, 'virtual.delete', name, {});
+      await this.reload();
+    });
+  }
+
+  /**
+   * Records what a server told the gateway about itself and its lists, and the fingerprint of each
+   * tool (its name, description and schemas), so a tool that changes under the same name shows.
+   */
+  async recordLearnt(state: Omit<LearntState, 'updatedAt'>): Promise<ToolFingerprint[]> {
+    if (!this.serverRecords.has(state.server)) return [];
+    const at = new Date().toISOString();
+    const full: LearntState = { ...state, updatedAt: at };
+    this.learnt.set(state.server, full);
+    await this.options.store.putLearnt(full);
+    const fingerprints = state.tools.flatMap((tool) => (typeof tool.name === 'string' ? [{ tool: tool.name, fingerprint: toolFingerprint(tool) }] : []));
+    return this.options.store.recordFingerprints(state.server, fingerprints, at);
+  }
+
+  recordHealth(sample: HealthSample): Promise<void> {
+    return this.options.store.recordHealth(sample);
+  }
+
+  /** Health over the last `windowMs` (24 h by default), by server. */
+  async health(windowMs = DAY_MS): Promise<Map<string, HealthSummary>> {
+    const summaries = await this.options.store.healthSummaries(new Date(Date.now() - windowMs).toISOString());
+    return new Map(summaries.map((summary) => [summary.server, summary]));
+  }
+
+  /** Searches names, titles, descriptions, tags and the descriptions of the tools each server listed. */
+  search(query: SearchQuery): SearchHit[] {
+    const words = (query.text ?? '').toLowerCase().split(/\s+/).filter(Boolean);
+    const hits: SearchHit[] = [];
+    for (const record of this.servers()) {
+      if (query.status !== undefined && record.status !== query.status) continue;
+      if (query.tag !== undefined && !record.spec.tags.includes(query.tag)) continue;
+      if (words.length === 0) {
+        hits.push({ record, matchedTools: [] });
+        continue;
+      }
+      const own = [record.name, record.spec.title ?? '', record.spec.description ?? '', ...record.spec.tags].join(' ').toLowerCase();
+      const tools = this.learnt.get(record.name)?.tools ?? [];
+      const matchedTools: string[] = [];
+      for (const tool of tools) {
+        const text = `${String(tool.name ?? '')} ${String(tool.title ?? '')} ${String(tool.description ?? '')}`.toLowerCase();
+        if (words.every((word) => text.includes(word) || own.includes(word))) matchedTools.push(String(tool.name));
+      }
+      if (words.every((word) => own.includes(word)) || matchedTools.length > 0) hits.push({ record, matchedTools });
+    }
+    return hits;
+  }
+
+  private async reload(forceNotify = false): Promise<void> {
+    const { store } = this.options;
+    const revision = await store.revision();
+    const [servers, virtuals] = await Promise.all([store.listServers(), store.listVirtualServers()]);
+    const changed = forceNotify || !sameJson([...this.serverRecords.values()], servers) || !sameJson([...this.virtualRecords.values()], virtuals);
+    this.serverRecords = new Map(servers.map((record) => [record.name, record]));
+    this.virtualRecords = new Map(virtuals.map((record) => [record.name, record]));
+    this.lastRevision = revision;
+    if (changed) for (const listener of this.listeners) listener();
+  }
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(work);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private checkNewName(name: string): void {
+    if (!SERVER_NAME.test(name)) throw new GatehouseError('invalid_body', `"${name.slice(0, 80)}": ${SERVER_NAME_RULE}.`);
+    if (name.includes(this.options.separator)) {
+      throw new GatehouseError('invalid_body', `"${name}": a server name must not contain the separator "${this.options.separator}".`);
+    }
+    if (this.serverRecords.has(name) || this.virtualRecords.has(name)) throw new GatehouseError('name_taken', `"${name}" exists.`, { name });
+  }
+
+  private writableServer(name: string): ServerRecord {
+    const record = this.serverRecords.get(name);
+    if (!record) throw new GatehouseError('server_not_found', `No server "${name.slice(0, 80)}".`, { name: name.slice(0, 80) });
+    if (record.source === 'file') throw new GatehouseError('read_only_record', `"${name}" is declared in the config file.`, { name });
+    return record;
+  }
+
+  private writableVirtual(name: string): VirtualServerRecord {
+    const record = this.virtualRecords.get(name);
+    if (!record) throw new GatehouseError('server_not_found', `No virtual server "${name.slice(0, 80)}".`, { name: name.slice(0, 80) });
+    if (record.source === 'file') throw new GatehouseError('read_only_record', `"${name}" is declared in the config file.`, { name });
+    return record;
+  }
+
+  private validServer(input: unknown): ServerSpec {
+    const parsed = serverSchema.safeParse(input, { reportInput: true });
+    if (!parsed.success) throw new GatehouseError('invalid_body', `\n${formatIssues(parsed.error.issues)}`);
+    const spec = parsed.data;
+    if (spec.transport === 'stdio') {
+      const { stdioRegistration } = this.options;
+      if (!stdioRegistration.enabled) {
+        throw new GatehouseError(
+          'command_not_allowed',
+          'Registering stdio servers through the API is off (registry.stdioRegistration.enabled); declare it in the config file, or register an HTTP server.',
+          { command: spec.command },
+        );
+      }
+      checkStdioRegistration(spec, { allowedCommands: stdioRegistration.allowedCommands });
+    }
+    return spec;
+  }
+
+  private validVirtual(input: unknown): VirtualServerSpec {
+    const parsed = virtualServerSchema.safeParse(input, { reportInput: true });
+    if (!parsed.success) throw new GatehouseError('invalid_body', `\n${formatIssues(parsed.error.issues)}`);
+    return parsed.data;
+  }
+
+  private async audit(actor: string, action: string, target: string, detail: Record<string, unknown>): Promise<void> {
+    await this.options.store.appendAdminEvent({ at: new Date().toISOString(), actor, action, target, detail });
+  }
+
+  private warn(message: string, name: string): void {
+    this.options.onWarning?.(message, { name });
+  }
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** A stable hash of what a model reads about a tool: a change here is a change in what it will do. */
+export function toolFingerprint(tool: Record<string, unknown>): string {
+  const { name, title, description, inputSchema, outputSchema, annotations } = tool;
+  return createHash('sha256')
+    .update(canonicalJson({ name, title, description, inputSchema, outputSchema, annotations }))
+    .digest('hex');
+}
+
+/** JSON with object keys sorted, so equal values hash equally whatever order a server sent them in. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, item]) => item !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return canonicalJson(a) === canonicalJson(b);
+}
+
+/** Header and env values are credentials: records shown or logged keep their names, never their values. */
+export function maskSecrets(spec: ServerSpec): ServerSpec {
+  const mask = (values: Record<string, string>): Record<string, string> => Object.fromEntries(Object.keys(values).map((key) => [key, MASK]));
+  return spec.transport === 'stdio' ? { ...spec, env: mask(spec.env) } : { ...spec, headers: mask(spec.headers) };
+}
+
+export const MASK = '***';
