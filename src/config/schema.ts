@@ -7,6 +7,54 @@ import { SERVER_NAME, SERVER_NAME_RULE, serverSchema, serverStatusSchema, virtua
  * all come from here.
  */
 
+const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+
+const issuerSchema = z
+  .strictObject({
+    issuer: z.url().describe('The issuer identifier (`iss`), e.g. https://login.example.com/realms/acme.'),
+    jwksUri: z.url().optional().describe('Where the signing keys are; discovered from <issuer>/.well-known/openid-configuration when left out.'),
+    audiences: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('Accepted `aud` values (RFC 8707: the token must be meant for this gateway); default: auth.resource and auth.resource + "/mcp".'),
+    algorithms: z
+      .array(z.enum(ALGORITHMS))
+      .min(1)
+      .default(['RS256', 'PS256', 'ES256', 'EdDSA'])
+      .describe('Signature algorithms accepted; symmetric (HS*) and "none" are never accepted.'),
+    clockToleranceSec: z.number().int().min(0).max(300).default(30).describe('Skew allowed on exp and nbf.'),
+    claims: z
+      .strictObject({
+        user: z.string().default('sub').describe('Claim (dot path) naming the user.'),
+        name: z.string().default('email'),
+        groups: z.string().default('groups'),
+        team: z.string().default('team'),
+        roles: z.string().default('roles'),
+      })
+      .prefault({}),
+    requiredScopes: z.array(z.string()).default([]).describe('Scopes every token must carry, e.g. ["mcp"]; a token without them gets 403 insufficient_scope.'),
+  })
+  .describe('An OIDC / OAuth 2.1 authorization server whose JWT access tokens the gateway accepts.');
+
+const authSchema = z
+  .strictObject({
+    required: z
+      .boolean()
+      .default(false)
+      .describe('Refuse requests without a valid credential (401). Needed to listen on a non-loopback address.'),
+    resource: z
+      .url()
+      .optional()
+      .describe('This gateway\'s canonical URL (RFC 9728 resource), e.g. https://mcp.example.com; default: the listen URL.'),
+    apiKeys: z.boolean().default(true).describe('Accept API keys created through the admin API or `gatehouse keys create`.'),
+    issuers: z.array(issuerSchema).default([]),
+    adminRoles: z.array(z.string()).default(['admin']).describe('Roles allowed to use the admin API once authentication is required.'),
+  })
+  .prefault({});
+
+export type IssuerConfig = z.output<typeof issuerSchema>;
+export type AuthConfig = z.output<typeof authSchema>;
+
 export const configSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -80,6 +128,7 @@ export const configSchema = z
           .prefault({}),
       })
       .prefault({}),
+    auth: authSchema,
     admin: z
       .strictObject({
         enabled: z.boolean().default(true).describe('Serve the admin API at /admin/api/v1.'),

@@ -151,6 +151,23 @@ const catalogue = {
     rpcCode: RpcCode.invalidParams,
     message: 'Registering this stdio server would run a command the gateway does not allow.',
   },
+  unauthorized: {
+    httpStatus: 401,
+    rpcCode: RpcCode.invalidRequest,
+    message: 'Authentication required: send a valid API key or access token as "Authorization: Bearer <token>".',
+  },
+  insufficient_scope: {
+    httpStatus: 403,
+    rpcCode: RpcCode.invalidRequest,
+    message: 'The access token lacks a scope this endpoint requires.',
+  },
+  forbidden: { httpStatus: 403, rpcCode: RpcCode.invalidRequest, message: 'You are not allowed to do this.' },
+  token_in_query: {
+    httpStatus: 400,
+    rpcCode: RpcCode.invalidRequest,
+    message: 'Access tokens are accepted only in the Authorization header, never in the URL (they would end up in logs).',
+  },
+  key_not_found: { httpStatus: 404, rpcCode: RpcCode.invalidParams, message: 'No API key with that id.' },
   store_unavailable: { httpStatus: 503, rpcCode: RpcCode.serverError, message: 'The registry store is unavailable; retry shortly.' },
   store_schema_too_new: {
     httpStatus: 500,

@@ -1,2 +1,4 @@
 export { compileChain } from './filter-chain.js';
 export type { Filter, Chain } from './filter-chain.js';
+export { createJwtVerifier, looksLikeJwt, type JwtVerifier, type IssuerOptions } from './authn/index.js';
+export { createAuthenticator, type Authenticate, type AuthenticatorOptions } from './authn/authenticator.js';

@@ -1,0 +1,31 @@
+/**
+ * Who is calling, as the authentication step established it. Every request carries one; a session
+ * is bound to the identity that opened it. Filters (authorization, limits, audit) read it; nothing
+ * writes it after authentication.
+ */
+export interface Identity {
+  /** How the caller proved who they are. */
+  readonly kind: 'anonymous' | 'api-key' | 'jwt';
+  /** Stable id of the principal: the JWT subject (`iss` + `sub` make it unique), the key id, or "anonymous". */
+  readonly subject: string;
+  /** A readable name for logs and audit (the user's name or e-mail, the key's name). */
+  readonly name?: string | undefined;
+  readonly issuer?: string | undefined;
+  readonly groups: readonly string[];
+  readonly team?: string | undefined;
+  /** Roles policies refer to (from the API key, or mapped from a token claim). */
+  readonly roles: readonly string[];
+  /** OAuth scopes the token carries (empty for API keys). */
+  readonly scopes: readonly string[];
+  /** For API keys: the servers and virtual servers the key is limited to; undefined means no limit. */
+  readonly endpoints?: readonly string[] | undefined;
+  /** Epoch milliseconds after which the credential is no longer valid, when it says. */
+  readonly expiresAt?: number | undefined;
+}
+
+export const ANONYMOUS: Identity = Object.freeze({ kind: 'anonymous', subject: 'anonymous', groups: [], roles: [], scopes: [] });
+
+/** Whether two identities are the same principal (a session may only be used by the one that opened it). */
+export function samePrincipal(a: Identity, b: Identity): boolean {
+  return a.kind === b.kind && a.subject === b.subject && a.issuer === b.issuer;
+}

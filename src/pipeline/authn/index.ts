@@ -1,0 +1,10 @@
+export { ASYMMETRIC_ALGORITHMS, createJwtVerifier, looksLikeJwt } from './jwt-verifier.js';
+export type { IssuerOptions, JwtVerifier, JwtVerifierOptions, VerifyOptions } from './jwt-verifier.js';
+export { createIntrospectionVerifier } from './introspection-verifier.js';
+export type { IntrospectionVerifierOptions } from './introspection-verifier.js';
+export { refuse, requireScopes } from './token-failure.js';
+export type { TokenFailure, TokenVerifier } from './token-failure.js';
+export { claimAt, identityFromClaims, scopesOf, stringList } from './claims-to-identity.js';
+export type { ClaimPaths } from './claims-to-identity.js';
+export { discoverIssuerMetadata, IssuerMetadataError, metadataUrls } from './issuer-metadata.js';
+export type { IssuerMetadata } from './issuer-metadata.js';
