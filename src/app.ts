@@ -9,15 +9,17 @@ import {
   MessageHandler,
   isLoopbackAddress,
   listenExtraRoutes,
+  requestIdentity,
   serveStdio,
   type CallContext,
   type ExtraRoutes,
+  type HttpAuth,
   type ReadinessReport,
 } from './frontends/index.js';
 import { createLogger, type Logger } from './observability/index.js';
-import { compileChain } from './pipeline/index.js';
+import { compileChain, createAuthenticator, createJwtVerifier, type JwtVerifier } from './pipeline/index.js';
 import type { ListKind, Params, RequestOutcome } from './protocol/index.js';
-import { openStore, Registry, type HealthSummary, type ServerSpec, type VirtualServerSpec } from './registry/index.js';
+import { isApiKeyToken, openStore, Registry, type HealthSummary, type ServerSpec, type VirtualServerSpec } from './registry/index.js';
 import { AGGREGATE_VIEW_NAME, Router, serverView, virtualView, type View } from './router/index.js';
 import { MemorySessionStore } from './session/index.js';
 import { Upstream } from './upstreams/index.js';
@@ -248,21 +250,24 @@ export class Gateway {
     const host = overrides.host ?? listen.host;
     const port = overrides.port ?? listen.port;
     const loopbackOnly = isLoopbackAddress(host);
-    if (!loopbackOnly && !overrides.allowUnauthenticated) {
-      // DESIGN principle 6: no unauthenticated gateway on a network. Authentication arrives with the access issue.
+    const authRequired = this.config.auth.required;
+    if (!loopbackOnly && !authRequired && !overrides.allowUnauthenticated) {
+      // DESIGN principle 6: no unauthenticated gateway on a network.
       throw new Error(
-        `Refusing to listen on ${host}: that address is reachable from other machines and no authentication is configured. ` +
-          'Listen on 127.0.0.1, or pass --allow-unauthenticated if the network in front of the gateway authenticates callers.',
+        `Refusing to listen on ${host}: that address is reachable from other machines and authentication is not required. ` +
+          'Set auth.required: true (with API keys or an OIDC issuer), listen on 127.0.0.1, or pass --allow-unauthenticated ' +
+          'if the network in front of the gateway authenticates callers.',
       );
     }
     let publicUrl = '';
     const adminApi = admin.enabled ? this.adminApi(() => publicUrl) : undefined;
-    // The admin API changes what runs on this host: until authentication exists (the access issue)
-    // it is served on loopback listeners only.
-    const adminOnMain = adminApi !== undefined && admin.listen === undefined && loopbackOnly;
-    if (adminApi !== undefined && admin.listen === undefined && !loopbackOnly) {
-      this.logger.warn({ host }, 'admin API not served: the listener is reachable from other machines and no authentication is configured');
+    // The admin API changes what runs on this host: on a listener others can reach it needs
+    // authentication (and then an admin role); without it, it is served on loopback only.
+    const adminOnMain = adminApi !== undefined && admin.listen === undefined && (loopbackOnly || authRequired);
+    if (adminApi !== undefined && admin.listen === undefined && !adminOnMain) {
+      this.logger.warn({ host }, 'admin API not served: the listener is reachable from other machines and authentication is not required');
     }
+    const httpAuth = this.httpAuth(() => publicUrl);
     this.http = new GatewayHttpServer(
       this.handler,
       this.router,
@@ -284,25 +289,27 @@ export class Gateway {
       },
       this.logger,
       adminOnMain ? [adminApi] : [],
+      httpAuth,
     );
     const url = await this.http.listen();
     publicUrl = url;
     const http = this.http;
     this.resources.defer(() => http.close(this.config.shutdown.drainTimeoutMs));
     if (adminApi !== undefined && admin.listen !== undefined) {
-      if (!isLoopbackAddress(admin.listen.host)) {
-        throw new Error(`Refusing to serve the admin API on ${admin.listen.host}: no authentication is configured yet; use a loopback address.`);
+      if (!isLoopbackAddress(admin.listen.host) && !authRequired) {
+        throw new Error(`Refusing to serve the admin API on ${admin.listen.host}: authentication is not required (auth.required); use a loopback address.`);
       }
       const adminListener = await listenExtraRoutes(
         adminApi,
         {
           host: admin.listen.host,
           port: admin.listen.port,
-          origin: { loopbackOnly: true, allowedOrigins: [], allowedHosts: [] },
+          origin: { loopbackOnly: isLoopbackAddress(admin.listen.host), allowedOrigins: [], allowedHosts: [] },
           headersTimeoutMs: limits.headersTimeoutMs,
           requestTimeoutMs: limits.requestTimeoutMs,
         },
         this.logger,
+        httpAuth,
       );
       this.adminUrl = adminListener.url;
       this.resources.defer(() => adminListener.close());
@@ -316,9 +323,47 @@ export class Gateway {
   /** Where the admin API answers, once listening (undefined when it is off). */
   adminUrl: string | undefined;
 
+  /**
+   * Authentication at the HTTP edge: API keys from the registry and JWTs from the configured issuers.
+   * The gateway's resource identifier is auth.resource, else the URL it listens on (known once listening).
+   */
+  private httpAuth(listenUrl: () => string): HttpAuth {
+    const { auth } = this.config;
+    const base = (): string => (auth.resource ?? listenUrl()).replace(/\/+$/, '');
+    let verifier: JwtVerifier | undefined;
+    const jwt = (): JwtVerifier =>
+      (verifier ??= createJwtVerifier({ issuers: auth.issuers, defaultAudiences: [base(), `${base()}/mcp`] }));
+    const authenticate = createAuthenticator({
+      required: auth.required,
+      isApiKey: isApiKeyToken,
+      verifyApiKey: auth.apiKeys ? (token) => this.registry.verifyApiKey(token) : undefined,
+      // RFC 8707: a token is for one resource, the endpoint it is used at, or for the whole gateway.
+      verifyJwt: auth.issuers.length > 0 ? (token, resource) => jwt().verify(token, { audiences: [resource, base()] }) : undefined,
+    });
+    const scopes = [...new Set(auth.issuers.flatMap((issuer) => issuer.requiredScopes))];
+    return {
+      authenticate,
+      // The admin API is part of the gateway's own resource; each MCP endpoint is a resource of its own.
+      resourceOf: (path) => (path.startsWith('/admin/') || path === '/' ? base() : `${base()}${path}`),
+      resourceMetadata: (resource) => {
+        const path = resource.slice(base().length);
+        const endpoint = /^\/servers\/([^/]+)\/mcp$/.exec(path)?.[1];
+        if (path !== '' && path !== '/mcp' && (endpoint === undefined || this.view(decodeURIComponent(endpoint)) === undefined)) return undefined;
+        // RFC 9728 §2.
+        return {
+          resource,
+          authorization_servers: auth.issuers.map((issuer) => issuer.issuer),
+          bearer_methods_supported: ['header'],
+          ...(scopes.length > 0 ? { scopes_supported: scopes } : {}),
+          resource_name: endpoint === undefined ? 'Gatehouse MCP gateway' : `Gatehouse: ${decodeURIComponent(endpoint)}`,
+        };
+      },
+    };
+  }
+
   private adminApi(publicUrl: () => string): ExtraRoutes {
     const started = Date.now();
-    return createAdminApi({
+    const api = createAdminApi({
       registry: this.registry,
       runtime: (name) => this.upstreamState(name),
       health: () => this.healthByServer,
@@ -333,7 +378,12 @@ export class Gateway {
       }),
       maxBodyBytes: this.config.limits.maxBodyBytes,
       logger: this.logger,
+      actorOf: (request) => {
+        const identity = requestIdentity(request);
+        return identity.kind === 'anonymous' ? 'local' : `${identity.kind}:${identity.name ?? identity.subject}`;
+      },
     });
+    return { prefix: api.prefix, handle: (...args) => api.handle(...args), requiredRoles: this.config.auth.adminRoles };
   }
 
   /** Serves one client on stdin/stdout until stdin ends. */

@@ -2,13 +2,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import { GatehouseError } from '../core/index.js';
 import { serverSchema, virtualServerSchema } from '../registry/index.js';
-import type { AdminDeps } from './admin-deps.js';
+import { LOCAL_ACTOR, type AdminDeps } from './admin-deps.js';
 import { exchangeRoutes } from './exchange-routes.js';
 import { gatewayRoutes } from './gateway-routes.js';
+import { keyRoutes } from './key-routes.js';
 import { readJsonBody, sendError, sendJson } from './http-io.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { compilePath, defineRoute, type AdminRoute, type RouteMatcher } from './route.js';
 import {
+  createKeyBodySchema,
   createServerBodySchema,
   createVirtualServerBodySchema,
   errorBodySchema,
@@ -17,7 +19,12 @@ import {
   healthListSchema,
   importBodySchema,
   importResultSchema,
+  issuedKeySchema,
+  keyItemSchema,
+  keyListSchema,
   openApiDocumentSchema,
+  rotateKeyBodySchema,
+  rotatedKeySchema,
   serverDetailSchema,
   serverItemSchema,
   serverListSchema,
@@ -42,7 +49,7 @@ const openApiRoute = defineRoute({
 });
 
 /** Every route the API serves; the OpenAPI document is built from this same list. */
-export const adminRoutes: readonly AdminRoute[] = [...serverRoutes, ...virtualServerRoutes, ...exchangeRoutes, ...gatewayRoutes, openApiRoute];
+export const adminRoutes: readonly AdminRoute[] = [...serverRoutes, ...virtualServerRoutes, ...exchangeRoutes, ...keyRoutes, ...gatewayRoutes, openApiRoute];
 
 let cachedDocument: Record<string, unknown> | undefined;
 
@@ -55,6 +62,8 @@ export function openApiDocument(): Record<string, unknown> {
       [createVirtualServerBodySchema, 'CreateVirtualServerRequest'],
       [virtualServerSchema, 'VirtualServerSpecInput'],
       [importBodySchema, 'ImportRequest'],
+      [createKeyBodySchema, 'CreateApiKeyRequest'],
+      [rotateKeyBodySchema, 'RotateApiKeyRequest'],
     ]),
     responseSchemas: new Map<z.ZodType, string>([
       [serverSchema, 'ServerSpec'],
@@ -68,6 +77,10 @@ export function openApiDocument(): Record<string, unknown> {
       [importResultSchema, 'ImportResult'],
       [exportDocumentSchema, 'ExportDocument'],
       [eventListSchema, 'EventList'],
+      [keyItemSchema, 'ApiKey'],
+      [keyListSchema, 'ApiKeyList'],
+      [issuedKeySchema, 'IssuedApiKey'],
+      [rotatedKeySchema, 'RotatedApiKey'],
       [healthListSchema, 'HealthList'],
       [statusSchema, 'Status'],
       [openApiDocumentSchema, 'OpenApiDocument'],
@@ -77,6 +90,7 @@ export function openApiDocument(): Record<string, unknown> {
       { name: 'servers', description: 'MCP servers in the registry.' },
       { name: 'virtual servers', description: 'Curated endpoints serving a selection of other servers\' tools, prompts and resources.' },
       { name: 'import and export', description: 'Client configurations and server.json documents in and out.' },
+      { name: 'keys', description: 'API keys for agents and scripts: created, rotated and revoked here; a token is shown only once.' },
       { name: 'gateway', description: 'Status, health and the change log.' },
     ],
   });
@@ -123,7 +137,7 @@ export function createAdminApi(deps: AdminDeps): AdminApi {
           throw new GatehouseError('method_not_allowed', `Allowed: ${allowed.join(', ')}.`);
         }
         const body = match.route.hasBody ? await readJsonBody(request, deps.maxBodyBytes) : undefined;
-        const reply = await match.route.run({ params: match.params, query, body, deps });
+        const reply = await match.route.run({ params: match.params, query, body, deps, actor: deps.actorOf?.(request) ?? LOCAL_ACTOR });
         sendJson(response, reply.status, reply.body);
       } catch (error) {
         if (!(error instanceof GatehouseError)) deps.logger?.error({ err: error, method: request.method, path }, 'admin API failure');

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../observability/index.js';
 import type { HealthSummary, Registry } from '../registry/index.js';
 
@@ -15,10 +16,9 @@ export interface AdminDeps {
   maxBodyBytes: number;
   /** Where unexpected failures are logged (a catalogue error is the caller's business and is not). */
   logger?: Logger;
+  /** Who sent a request, as the change log names them (the authenticated identity); LOCAL_ACTOR when unknown. */
+  actorOf?(request: IncomingMessage): string;
 }
 
-/**
- * Who made a change, for the admin event log. Until the access issue brings authentication to the
- * admin API (it is served on loopback only meanwhile), every change is made by the local operator.
- */
+/** The actor of a change made without a credential: on loopback, the local operator. */
 export const LOCAL_ACTOR = 'local';

@@ -10,7 +10,7 @@ import {
   type ServerSpec,
   type ServerStatus,
 } from '../registry/index.js';
-import { LOCAL_ACTOR, type AdminDeps } from './admin-deps.js';
+import type { AdminDeps } from './admin-deps.js';
 import { endpointOf, serverItem } from './record-views.js';
 import { defineRoute, type AdminRoute } from './route.js';
 import { exportDocumentSchema, exportQuerySchema, importBodySchema, importResultSchema, type ImportResult } from './schemas.js';
@@ -61,13 +61,19 @@ function serverJsonEntries(document: unknown, options: { preferRemote?: boolean;
   });
 }
 
-async function register(deps: AdminDeps, entries: readonly ImportEntry[], status: ServerStatus | undefined, renames: Readonly<Record<string, string>>): Promise<ImportResult> {
+async function register(
+  deps: AdminDeps,
+  entries: readonly ImportEntry[],
+  status: ServerStatus | undefined,
+  renames: Readonly<Record<string, string>>,
+  actor: string,
+): Promise<ImportResult> {
   const result: ImportResult = { created: [], failed: [], warnings: [] };
   for (const entry of entries) {
     const name = renames[entry.name] ?? entry.name;
     try {
       if (entry.error !== undefined) throw entry.error;
-      const record = await deps.registry.createServer(name, entry.spec, LOCAL_ACTOR, status);
+      const record = await deps.registry.createServer(name, entry.spec, actor, status);
       result.created.push(serverItem(deps, record));
     } catch (error) {
       const failure = toGatehouseError(error);
@@ -156,11 +162,11 @@ export const exchangeRoutes: readonly AdminRoute[] = [
     tag: TAG,
     body: importBodySchema,
     success: { status: 200, description: 'What was registered, what failed and why, and what needs the operator.', schema: importResultSchema },
-    handle: async ({ body, deps }) => {
+    handle: async ({ body, deps, actor }) => {
       const warnings: string[] = [];
       const options = { ...(body.preferRemote !== undefined ? { preferRemote: body.preferRemote } : {}), ...(body.packageIndex !== undefined ? { packageIndex: body.packageIndex } : {}) };
       const entries = body.format === 'mcpServers' ? mcpServersEntries(body.document, warnings) : serverJsonEntries(body.document, options, warnings);
-      const result = await register(deps, entries, body.status, body.names ?? {});
+      const result = await register(deps, entries, body.status, body.names ?? {}, actor);
       return { status: 200, body: { ...result, warnings: [...warnings, ...result.warnings] } };
     },
   }),

@@ -15,6 +15,8 @@ export interface RouteInput<Query, Body> {
   readonly query: Query;
   readonly body: Body;
   readonly deps: AdminDeps;
+  /** Who is making the change, for the change log. */
+  readonly actor: string;
 }
 
 /** Documentation of one route, beside its handler, so the OpenAPI document cannot drift from what is served. */
@@ -42,7 +44,7 @@ export interface RouteDefinition<Query extends z.ZodObject, Body extends z.ZodTy
 /** A route with its types erased: parses raw input with its schemas, then runs the handler. */
 export interface AdminRoute extends RouteDocs {
   readonly hasBody: boolean;
-  run(raw: { params: Readonly<Record<string, string>>; query: URLSearchParams; body: unknown; deps: AdminDeps }): Promise<Reply>;
+  run(raw: { params: Readonly<Record<string, string>>; query: URLSearchParams; body: unknown; deps: AdminDeps; actor: string }): Promise<Reply>;
 }
 
 /** Types a handler's query and body from the route's own schemas; the same schemas parse them at run time. */
@@ -51,10 +53,10 @@ export function defineRoute<Query extends z.ZodObject, Body extends z.ZodType>(d
   return {
     ...docs,
     hasBody: definition.body !== undefined || definition.method === 'POST' || definition.method === 'PUT',
-    run: async ({ params, query, body, deps }) => {
+    run: async ({ params, query, body, deps, actor }) => {
       const parsedQuery = parseWith(definition.query, Object.fromEntries(query), 'invalid_query');
       const parsedBody = parseWith(definition.body, body, 'invalid_body');
-      return handle({ params, query: parsedQuery as z.output<Query>, body: parsedBody as z.output<Body>, deps });
+      return handle({ params, query: parsedQuery as z.output<Query>, body: parsedBody as z.output<Body>, deps, actor });
     },
   };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { serverNameSchema, serverSchema, serverStatusSchema, virtualServerSchema } from '../registry/index.js';
+import { apiKeyGrantSchema, durationSchema, serverNameSchema, serverSchema, serverStatusSchema, virtualServerSchema } from '../registry/index.js';
 
 /**
  * The admin API's request and response bodies, described once (CONVENTIONS rule 5): requests are
@@ -73,6 +73,23 @@ export const importBodySchema = z.strictObject({
   preferRemote: z.boolean().optional().describe('server.json: use its remote when it has one (the default); false prefers a package.'),
   packageIndex: z.number().int().min(0).optional().describe('server.json: which of its packages to run.'),
 });
+
+const keyExpires = z
+  .union([durationSchema, z.iso.datetime({ offset: true }), z.iso.date()])
+  .describe('When the key stops working: a duration such as 90d, 12h or 30m (units s, m, h, d, w), an ISO-8601 time, or a date (its first instant, UTC).');
+
+export const createKeyBodySchema = apiKeyGrantSchema.extend({
+  expires: keyExpires.optional().describe(`${keyExpires.description} Leave out for a key that does not expire.`),
+});
+
+/** Every field may be left out, so an empty body (or none) rotates with the defaults. */
+export const rotateKeyBodySchema = z.preprocess(
+  (value) => value ?? {},
+  z.strictObject({
+    overlap: durationSchema.optional().describe('How long the old key keeps working beside the new one: e.g. 24h (the default), or 0s to end it now.'),
+    expires: keyExpires.optional().describe(`${keyExpires.description} Default: the old key's lifetime, counted from now.`),
+  }),
+);
 
 // ---- responses ------------------------------------------------------------------------------
 
@@ -230,6 +247,34 @@ export const statusSchema = z
   })
   .describe('Gateway-wide facts: version, uptime, sessions, store kind, what is served, counts.');
 
+export const keyItemSchema = z
+  .object({
+    id: z.string().describe('Public: the middle part of the token, and the subject of requests made with the key.'),
+    name: z.string(),
+    roles: z.array(z.string()),
+    endpoints: z.array(z.string()).nullable().describe('The servers and virtual servers the key may reach; null for any.'),
+    state: z.enum(['active', 'expired', 'revoked']),
+    createdAt: isoTime,
+    expiresAt: isoTime.nullable().describe('null: the key does not expire.'),
+    revokedAt: isoTime.nullable(),
+    rotatedFrom: z.string().nullable().describe('The id of the key this one replaced.'),
+    lastUsedAt: isoTime.nullable().describe('Approximate: recorded at most once a minute per gateway replica.'),
+    createdBy: z.string(),
+  })
+  .describe('An API key, without its secret: Gatehouse keeps only a hash of it.');
+
+export const keyListSchema = z.object({ items: z.array(keyItemSchema).describe('Oldest first, revoked and expired keys included.') });
+
+export const issuedKeySchema = keyItemSchema
+  .extend({
+    token: z.string().describe('The key itself, shown this once and never again. Clients send it as "Authorization: Bearer <token>".'),
+  })
+  .describe('A new API key and its token.');
+
+export const rotatedKeySchema = issuedKeySchema
+  .extend({ previous: keyItemSchema.describe('The key rotated away from; its expiresAt is now the end of the overlap.') })
+  .describe('The new API key, its token, and the key it replaces.');
+
 export const openApiDocumentSchema = z.record(z.string(), z.unknown()).describe('This document.');
 
 export type ServerItem = z.output<typeof serverItemSchema>;
@@ -240,3 +285,4 @@ export type HealthView = z.output<typeof healthSchema>;
 export type RuntimeView = z.output<typeof runtimeSchema>;
 export type ImportResult = z.output<typeof importResultSchema>;
 export type ErrorBody = z.output<typeof errorBodySchema>;
+export type KeyItem = z.output<typeof keyItemSchema>;

@@ -1,6 +1,5 @@
 import { GatehouseError } from '../core/index.js';
 import { MASK, type ServerRecord, type ServerSpec, type ServerStatus } from '../registry/index.js';
-import { LOCAL_ACTOR } from './admin-deps.js';
 import { paginate } from './pagination.js';
 import { serverDetail, serverItem, toolViews } from './record-views.js';
 import { defineRoute, type AdminRoute } from './route.js';
@@ -43,8 +42,8 @@ function statusRoute(action: 'approve' | 'enable' | 'disable', status: ServerSta
     tag: TAG,
     success: { status: 200, description: 'The server with its new status.', schema: serverItemSchema },
     errors: ['server_not_found', 'read_only_record'],
-    handle: async ({ params, deps }) => {
-      const record = await deps.registry.setServerStatus(params.name!, status, LOCAL_ACTOR);
+    handle: async ({ params, deps, actor }) => {
+      const record = await deps.registry.setServerStatus(params.name!, status, actor);
       return { status: 200, body: serverItem(deps, record) };
     },
   });
@@ -85,9 +84,9 @@ export const serverRoutes: readonly AdminRoute[] = [
     body: createServerBodySchema,
     success: { status: 201, description: 'The registered server.', schema: serverItemSchema },
     errors: ['name_taken', 'command_not_allowed'],
-    handle: async ({ body, deps }) => {
+    handle: async ({ body, deps, actor }) => {
       const { name, status, ...spec } = body;
-      const record = await deps.registry.createServer(name, spec, LOCAL_ACTOR, status);
+      const record = await deps.registry.createServer(name, spec, actor, status);
       return { status: 201, body: serverItem(deps, record) };
     },
   }),
@@ -112,10 +111,10 @@ export const serverRoutes: readonly AdminRoute[] = [
     body: replaceServerBodySchema,
     success: { status: 200, description: 'The server as replaced.', schema: serverItemSchema },
     errors: ['server_not_found', 'read_only_record', 'command_not_allowed'],
-    handle: async ({ params, body, deps }) => {
+    handle: async ({ params, body, deps, actor }) => {
       const name = params.name!;
       const before = existing(deps, name);
-      const record = await deps.registry.replaceServer(name, keepMaskedSecrets(body, before.spec), LOCAL_ACTOR);
+      const record = await deps.registry.replaceServer(name, keepMaskedSecrets(body, before.spec), actor);
       return { status: 200, body: serverItem(deps, record) };
     },
   }),
@@ -128,8 +127,8 @@ export const serverRoutes: readonly AdminRoute[] = [
     tag: TAG,
     success: { status: 204, description: 'Removed.' },
     errors: ['server_not_found', 'read_only_record'],
-    handle: async ({ params, deps }) => {
-      await deps.registry.deleteServer(params.name!, LOCAL_ACTOR);
+    handle: async ({ params, deps, actor }) => {
+      await deps.registry.deleteServer(params.name!, actor);
       return { status: 204 };
     },
   }),

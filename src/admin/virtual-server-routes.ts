@@ -1,5 +1,4 @@
 import { GatehouseError } from '../core/index.js';
-import { LOCAL_ACTOR } from './admin-deps.js';
 import { paginate } from './pagination.js';
 import { virtualServerItem } from './record-views.js';
 import { defineRoute, type AdminRoute } from './route.js';
@@ -43,9 +42,9 @@ export const virtualServerRoutes: readonly AdminRoute[] = [
     body: createVirtualServerBodySchema,
     success: { status: 201, description: 'The virtual server.', schema: virtualServerItemSchema },
     errors: ['name_taken'],
-    handle: async ({ body, deps }) => {
+    handle: async ({ body, deps, actor }) => {
       const { name, ...spec } = body;
-      const record = await deps.registry.createVirtualServer(name, spec, LOCAL_ACTOR);
+      const record = await deps.registry.createVirtualServer(name, spec, actor);
       return { status: 201, body: virtualServerItem(deps, record) };
     },
   }),
@@ -73,8 +72,8 @@ export const virtualServerRoutes: readonly AdminRoute[] = [
     body: replaceVirtualServerBodySchema,
     success: { status: 200, description: 'The virtual server as replaced.', schema: virtualServerItemSchema },
     errors: ['server_not_found', 'read_only_record'],
-    handle: async ({ params, body, deps }) => {
-      const record = await deps.registry.replaceVirtualServer(params.name!, body, LOCAL_ACTOR);
+    handle: async ({ params, body, deps, actor }) => {
+      const record = await deps.registry.replaceVirtualServer(params.name!, body, actor);
       return { status: 200, body: virtualServerItem(deps, record) };
     },
   }),
@@ -87,8 +86,8 @@ export const virtualServerRoutes: readonly AdminRoute[] = [
     tag: TAG,
     success: { status: 204, description: 'Removed.' },
     errors: ['server_not_found', 'read_only_record'],
-    handle: async ({ params, deps }) => {
-      await deps.registry.deleteVirtualServer(params.name!, LOCAL_ACTOR);
+    handle: async ({ params, deps, actor }) => {
+      await deps.registry.deleteVirtualServer(params.name!, actor);
       return { status: 204 };
     },
   }),

@@ -13,9 +13,10 @@ import {
   virtualServerListSchema,
   type ServerItem,
 } from '../admin/index.js';
+import { registerKeyCommands } from './key-commands.js';
 
 /**
- * `gatehouse servers …`, `gatehouse virtual …` and `gatehouse status`: clients of a running gateway's
+ * `gatehouse servers …`, `gatehouse virtual …`, `gatehouse keys …` (key-commands.ts) and `gatehouse status`: clients of a running gateway's
  * admin API over HTTP. They never open the registry's database themselves, so they work the same
  * against SQLite, PostgreSQL and a gateway on another port, and every change lands in its event log.
  */
@@ -501,6 +502,16 @@ function duration(seconds: number): string {
 export function registerAdminCommands(program: Command): void {
   registerServerCommands(program);
   registerVirtualCommands(program);
+  registerKeyCommands(program, {
+    connected: (command) => connected(command),
+    clientFor: (options) => clientFor(options),
+    run,
+    expect,
+    printJson,
+    printTable,
+    printFields,
+    collect,
+  });
   connected(program.command('status').description('Show a running gateway\'s status: version, uptime, sessions, servers')).action(
     run(async (options: ConnectionOptions) => {
       const client = clientFor(options);

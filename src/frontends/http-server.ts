@@ -1,12 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GatehouseError } from '../core/index.js';
+import { ANONYMOUS, GatehouseError, type Identity } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
 import type { SessionStore, SessionView } from '../session/index.js';
 import { checkOrigin, type OriginPolicy } from './http-guard.js';
 import { LegacySseFrontend } from './legacy-sse.js';
 import type { MessageHandler, RelayHooks } from './message-handler.js';
 import { ModernHttpFrontend } from './modern-http.js';
+import { setRequestIdentity } from './request-identity.js';
 import { StreamableHttpFrontend, writeHttpError } from './streamable-http.js';
 
 export interface HttpServerOptions {
@@ -29,7 +30,22 @@ export interface HttpServerOptions {
  */
 export interface ExtraRoutes {
   readonly prefix: string;
+  /** Once a caller is authenticated, it needs one of these roles here (the admin API's admin roles). */
+  readonly requiredRoles?: readonly string[];
   handle(request: IncomingMessage, response: ServerResponse, path: string, query: URLSearchParams): Promise<void>;
+}
+
+/**
+ * Authentication at the HTTP edge (MCP authorization spec 2025-11-25: the gateway is an OAuth 2.1
+ * resource server). Every request to an MCP or admin route is authenticated; sessions are not.
+ */
+export interface HttpAuth {
+  /** The caller behind an Authorization header; throws `unauthorized` or `insufficient_scope`. */
+  authenticate(authorization: string | undefined, resource: string): Identity | Promise<Identity>;
+  /** The protected resource identifier of a path, e.g. https://gw.example.com/mcp. */
+  resourceOf(path: string): string;
+  /** RFC 9728 metadata for a resource, or undefined when the path is not a protected resource. */
+  resourceMetadata(resource: string): Record<string, unknown> | undefined;
 }
 
 /** What /readyz reports. */
@@ -73,6 +89,7 @@ export class GatewayHttpServer {
     private readonly options: HttpServerOptions,
     private readonly logger: Logger,
     private readonly extraRoutes: readonly ExtraRoutes[] = [],
+    private readonly auth?: HttpAuth,
   ) {
     this.streamable = new StreamableHttpFrontend(handler, sessions, options, logger, new ModernHttpFrontend(handler, relay, sessions, logger));
     this.legacy = new LegacySseFrontend(handler, options);
@@ -123,15 +140,30 @@ export class GatewayHttpServer {
       response.writeHead(report.ready && !this.closing ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(report));
       return;
     }
+    if (path.startsWith(PRM_PREFIX)) return this.serveResourceMetadata(request, response, path.slice(PRM_PREFIX.length) || '/');
+    if (this.auth !== undefined && queryAt !== -1 && /[?&]access_token=/.test(url)) {
+      // Spec 2025-11-25 §Authorization, token requirements: access tokens MUST NOT be in the URI query string.
+      throw new GatehouseError('token_in_query');
+    }
     for (const extra of this.extraRoutes) {
       if (!path.startsWith(extra.prefix)) continue;
       checkOrigin(request, this.options.origin);
+      checkRoles(extra, await authenticateRequest(this.auth, request, response, path));
       return extra.handle(request, response, path, new URLSearchParams(queryAt === -1 ? '' : url.slice(queryAt + 1)));
     }
     const route = parseRoute(path);
     const view = route && this.viewOf(route.server);
     if (!route || !view) throw new GatehouseError('not_found');
     checkOrigin(request, this.options.origin);
+    if (this.auth !== undefined && request.method !== 'OPTIONS') {
+      let identity = authenticateRequest(this.auth, request, response, path);
+      if (identity instanceof Promise) identity = await identity;
+      // A key limited to some servers or virtual servers reaches their own endpoints only, not /mcp.
+      const endpoints = identity.endpoints;
+      if (endpoints !== undefined && (route.server === undefined || !endpoints.includes(route.server))) {
+        throw new GatehouseError('forbidden', `This credential may reach only /servers/<name>/mcp for: ${endpoints.join(', ') || 'nothing'}.`);
+      }
+    }
     const origin = request.headers.origin;
     if (origin !== undefined) {
       response.setHeader('access-control-allow-origin', origin);
@@ -158,6 +190,14 @@ export class GatewayHttpServer {
     }
   }
 
+  private serveResourceMetadata(request: IncomingMessage, response: ServerResponse, resourcePath: string): void {
+    if (request.method !== 'GET' && request.method !== 'HEAD') throw new GatehouseError('method_not_allowed');
+    const document = this.auth?.resourceMetadata(this.auth.resourceOf(resourcePath));
+    if (document === undefined) throw new GatehouseError('not_found');
+    // RFC 9728 metadata is public and meant for browser-based clients too.
+    response.writeHead(200, { 'content-type': 'application/json', 'access-control-allow-origin': '*' }).end(JSON.stringify(document));
+  }
+
   /** Stops accepting, lets in-flight calls finish within `drainMs`, then ends every session. */
   async close(drainMs: number): Promise<void> {
     if (this.closing) return;
@@ -172,6 +212,66 @@ export class GatewayHttpServer {
     this.server.closeAllConnections();
     await stopped;
   }
+}
+
+/**
+ * Establishes who is calling and keeps it beside the request. A failure answers 401 (or 403 for a
+ * missing scope) with the `WWW-Authenticate` challenge that points the client at the protected
+ * resource metadata (RFC 9728 §5.1), from where it finds the authorization server.
+ */
+function authenticateRequest(auth: HttpAuth | undefined, request: IncomingMessage, response: ServerResponse, path: string): Identity | Promise<Identity> {
+  if (auth === undefined) return ANONYMOUS;
+  const resource = auth.resourceOf(path);
+  const challenge = (error: unknown): never => {
+    if (error instanceof GatehouseError && (error.code === 'unauthorized' || error.code === 'insufficient_scope')) {
+      response.setHeader('www-authenticate', bearerChallenge(error, request.headers.authorization !== undefined, metadataUrl(resource)));
+    }
+    throw error;
+  };
+  try {
+    const identity = auth.authenticate(request.headers.authorization, resource);
+    // No credentials where none are required is answered without a promise: the hot path of a local gateway.
+    if (!(identity instanceof Promise)) {
+      if (identity.kind !== 'anonymous') setRequestIdentity(request, identity);
+      return identity;
+    }
+    return identity.then((verified) => {
+      setRequestIdentity(request, verified);
+      return verified;
+    }, challenge);
+  } catch (error) {
+    return challenge(error);
+  }
+}
+
+
+/** Authenticated callers of extra routes need one of their roles; anonymous ones got here only where none is required. */
+function checkRoles(routes: ExtraRoutes, identity: Identity): void {
+  const roles = routes.requiredRoles;
+  if (identity.kind === 'anonymous' || roles === undefined || identity.roles.some((role) => roles.includes(role))) return;
+  throw new GatehouseError('forbidden', `This needs one of the roles: ${roles.join(', ')}.`);
+}
+
+const PRM_PREFIX = '/.well-known/oauth-protected-resource';
+
+/** RFC 9728 §3.1: the metadata URL inserts the well-known segment between the host and the resource's path. */
+function metadataUrl(resource: string): string {
+  const url = new URL(resource);
+  const path = url.pathname === '/' ? '' : url.pathname;
+  return `${url.origin}${PRM_PREFIX}${path}`;
+}
+
+/** RFC 6750 §3: no error code when no credentials came; `invalid_token` or `insufficient_scope` otherwise. */
+function bearerChallenge(error: GatehouseError, presented: boolean, metadata: string): string {
+  const parts = [`resource_metadata="${metadata}"`];
+  if (error.code === 'insufficient_scope') {
+    parts.unshift('error="insufficient_scope"');
+    const scopes = error.data?.requiredScopes;
+    if (Array.isArray(scopes)) parts.push(`scope="${scopes.join(' ')}"`);
+  } else if (presented) {
+    parts.unshift('error="invalid_token"', `error_description="${error.message.replace(/["\\]/g, "'").slice(0, 200)}"`);
+  }
+  return `Bearer ${parts.join(', ')}`;
 }
 
 type Endpoint = 'mcp' | 'sse' | 'messages';
@@ -198,15 +298,17 @@ export async function listenExtraRoutes(
   routes: ExtraRoutes,
   options: { host: string; port: number; origin: OriginPolicy; headersTimeoutMs: number; requestTimeoutMs: number },
   logger: Logger,
+  auth?: HttpAuth,
 ): Promise<{ url: string; close(): Promise<void> }> {
   const server = createServer({ requestTimeout: options.requestTimeoutMs, headersTimeout: options.headersTimeoutMs }, (request, response) => {
     const url = request.url ?? '/';
     const queryAt = url.indexOf('?');
     const path = queryAt === -1 ? url : url.slice(0, queryAt);
     Promise.resolve()
-      .then(() => {
+      .then(async () => {
         if (!path.startsWith(routes.prefix)) throw new GatehouseError('not_found');
         checkOrigin(request, options.origin);
+        checkRoles(routes, await authenticateRequest(auth, request, response, path));
         return routes.handle(request, response, path, new URLSearchParams(queryAt === -1 ? '' : url.slice(queryAt + 1)));
       })
       .catch((error: unknown) => {

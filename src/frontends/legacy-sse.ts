@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { GatehouseError, randomToken } from '../core/index.js';
+import { GatehouseError, randomToken, samePrincipal } from '../core/index.js';
 import type { JsonRpcMessage } from '../protocol/index.js';
 import type { ClientChannel, SessionView } from '../session/index.js';
 import { acceptsSse, isJsonContentType, readJsonBody } from './http-guard.js';
 import type { MessageHandler } from './message-handler.js';
 import { StreamDriver } from './stream-driver.js';
+import { requestIdentity } from './request-identity.js';
 
 interface LegacyConnection {
   readonly driver: StreamDriver;
@@ -35,7 +36,7 @@ export class LegacySseFrontend {
       send: (message: JsonRpcMessage) => write(JSON.stringify(message)),
       close: () => response.end(),
     };
-    const driver = new StreamDriver(this.handler, view, channel, write, id);
+    const driver = new StreamDriver(this.handler, view, channel, write, id, undefined, requestIdentity(request));
     this.connections.set(id, { driver, view });
     response.write(`event: endpoint\ndata: ${messagesPath}?sessionId=${id}\n\n`);
     response.once('close', () => {
@@ -48,6 +49,7 @@ export class LegacySseFrontend {
     if (request.method !== 'POST') throw new GatehouseError('method_not_allowed');
     const connection = this.connections.get(query.get('sessionId') ?? '');
     if (!connection || connection.view.name !== view.name) throw new GatehouseError('session_not_found');
+    if (!samePrincipal(connection.driver.identity, requestIdentity(request))) throw new GatehouseError('session_not_found');
     if (!isJsonContentType(request.headers['content-type'])) throw new GatehouseError('unsupported_media_type');
     const parsed = await readJsonBody(request, this.options);
     response.writeHead(202).end('Accepted');

@@ -1,4 +1,4 @@
-import { GATEWAY_VERSION, GatehouseError, randomToken, toGatehouseError } from '../core/index.js';
+import { ANONYMOUS, GATEWAY_VERSION, GatehouseError, randomToken, toGatehouseError, type Identity } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
 import type { Chain } from '../pipeline/index.js';
 import {
@@ -47,10 +47,12 @@ export class MessageHandler {
     request: JsonRpcRequest,
     channel: ClientChannel,
     sessionId = randomToken(16),
+    identity: Identity = ANONYMOUS,
   ): Promise<{ session: ClientSession; response: JsonRpcResponse }> {
     const params = request.params ?? {};
     const protocolVersion = negotiateRevision(params.protocolVersion);
     const session = new ClientSession(sessionId, view, protocolVersion, channel);
+    session.identity = identity;
     session.clientCapabilities = (params.capabilities as Params | undefined) ?? {};
     session.clientInfo = (params.clientInfo as Params | undefined) ?? {};
     const description = await this.relay.describe(view);

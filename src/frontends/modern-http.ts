@@ -5,6 +5,7 @@ import { Method, type JsonRpcMessage, type JsonRpcRequest, type Params } from '.
 import type { ClientSession, SessionStore, SessionView } from '../session/index.js';
 import type { MessageHandler, RelayHooks } from './message-handler.js';
 import { ModernRequests, failureAnswer, readModernEnvelope } from './modern-requests.js';
+import { requestIdentity } from './request-identity.js';
 
 const LIST_CHANGED_FILTER: Record<string, string> = {
   [Method.toolsListChanged]: 'toolsListChanged',
@@ -76,7 +77,7 @@ export class ModernHttpFrontend {
     if (mismatch) return this.fail(response, message.id, mismatch);
 
     const exchange = new ModernExchange(response, meta.logLevel !== undefined);
-    const session = this.requests.session(view, meta, (outgoing: JsonRpcMessage) => exchange.related(outgoing));
+    const session = this.requests.session(view, meta, (outgoing: JsonRpcMessage) => exchange.related(outgoing), requestIdentity(request));
     if (message.method === Method.toolsCall) session.paramHeaders = paramHeadersOf(request);
     if (message.method === 'subscriptions/listen') {
       this.listen(session, message, exchange);

@@ -1,4 +1,4 @@
-import { randomToken } from '../core/index.js';
+import { ANONYMOUS, randomToken, type Identity } from '../core/index.js';
 import {
   DISCOVER_METHOD,
   MODERN_REVISIONS,
@@ -61,8 +61,9 @@ export class ModernRequests {
   ) {}
 
   /** The one-shot session of a request; `related` is where its notifications go. */
-  session(view: SessionView, meta: RequestMeta, related: (message: JsonRpcMessage) => void): ClientSession {
+  session(view: SessionView, meta: RequestMeta, related: (message: JsonRpcMessage) => void, identity: Identity = ANONYMOUS): ClientSession {
     const session = new ClientSession(`m-${randomToken(9)}`, view, meta.protocolVersion, { send: related, close: () => undefined });
+    session.identity = identity;
     session.stateless = true;
     session.initialized = true;
     session.clientCapabilities = meta.clientCapabilities;

@@ -1,4 +1,4 @@
-import { GatehouseError } from '../core/index.js';
+import { ANONYMOUS, GatehouseError, type Identity } from '../core/index.js';
 import { hasEnvelopeClaim } from '../protocol/eras/index.js';
 import {
   Method,
@@ -30,6 +30,8 @@ export class StreamDriver {
     private readonly sessionId?: string,
     /** Present where the transport serves 2026-07-28 requests too (the stdio front). */
     private readonly modern?: ModernRequests,
+    /** Who opened the stream (legacy SSE); the stdio front's one client is the local user. */
+    readonly identity: Identity = ANONYMOUS,
   ) {}
 
   /** Handles one parsed JSON value (a message or a batch). */
@@ -62,7 +64,7 @@ export class StreamDriver {
   private async request(request: JsonRpcRequest): Promise<string | undefined> {
     if (this.modern && hasEnvelopeClaim(request.params)) return this.modernRequest(this.modern, request);
     if (request.method === Method.initialize && !this.session) {
-      const { session, response } = await this.handler.initialize(this.view, request, this.channel, this.sessionId);
+      const { session, response } = await this.handler.initialize(this.view, request, this.channel, this.sessionId, this.identity);
       this.session = session;
       return JSON.stringify(response);
     }
@@ -76,10 +78,15 @@ export class StreamDriver {
     const envelope = readModernEnvelope(request);
     if ('failure' in envelope) return failureAnswer(request.id, envelope.failure).body;
     const wantsLogs = envelope.meta.logLevel !== undefined;
-    const session = modern.session(this.view, envelope.meta, (message) => {
-      if (!wantsLogs && 'method' in message && message.method === Method.message) return;
-      this.write(JSON.stringify(message));
-    });
+    const session = modern.session(
+      this.view,
+      envelope.meta,
+      (message) => {
+        if (!wantsLogs && 'method' in message && message.method === Method.message) return;
+        this.write(JSON.stringify(message));
+      },
+      this.identity,
+    );
     return (await modern.answer(session, request))?.body;
   }
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { GatehouseError, toGatehouseError } from '../core/index.js';
+import { GatehouseError, samePrincipal, toGatehouseError, type Identity } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
 import {
   Method,
@@ -21,6 +21,7 @@ import { acceptsJsonAndSse, acceptsSse, isJsonContentType, readJsonBody } from '
 import type { MessageHandler } from './message-handler.js';
 import { claimsModernEra, type ModernHttpFrontend } from './modern-http.js';
 import { EventStore, SseStream, parseEventId } from './sse-stream.js';
+import { requestIdentity } from './request-identity.js';
 
 export interface StreamableHttpOptions {
   maxBodyBytes: number;
@@ -196,6 +197,8 @@ export class StreamableHttpFrontend {
     const session = this.sessions.get(id);
     // A session is bound to the endpoint that created it; elsewhere it does not exist.
     if (!session || session.view.name !== view.name || !(session.channel instanceof HttpChannel)) throw new GatehouseError('session_not_found');
+    // Sessions are not authentication: a session id presented by another principal does not exist for it.
+    if (!samePrincipal(session.identity, requestIdentity(request))) throw new GatehouseError('session_not_found');
     const version = request.headers['mcp-protocol-version'];
     if (typeof version === 'string' && !isSupportedRevision(version)) {
       throw new GatehouseError('unsupported_protocol_version', `Got "${version.slice(0, 40)}".`);
@@ -214,7 +217,7 @@ export class StreamableHttpFrontend {
     if ('method' in message && message.method === Method.initialize) {
       if (!isRequest(message)) throw new GatehouseError('invalid_request', 'initialize must be a request.');
       if (request.headers['mcp-session-id'] !== undefined) throw new GatehouseError('session_already_initialized');
-      return this.initialize(response, view, message);
+      return this.initialize(response, view, message, requestIdentity(request));
     }
     const session = this.sessionOf(request, view);
     this.dispatch(session, [message], response, false);
@@ -231,9 +234,9 @@ export class StreamableHttpFrontend {
     this.dispatch(session, messages, response, true);
   }
 
-  private async initialize(response: ServerResponse, view: SessionView, message: JsonRpcRequest): Promise<void> {
+  private async initialize(response: ServerResponse, view: SessionView, message: JsonRpcRequest, identity: Identity): Promise<void> {
     const channel = new HttpChannel(this.options.eventStoreSize, () => primesStreams(session.protocolVersion));
-    const { session, response: result } = await this.handler.initialize(view, message, channel);
+    const { session, response: result } = await this.handler.initialize(view, message, channel, undefined, identity);
     response.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': session.id }).end(JSON.stringify(result));
   }
 

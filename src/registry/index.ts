@@ -2,6 +2,35 @@ export * from './server-spec.js';
 export type * from './store.js';
 export { Registry, toolFingerprint, canonicalJson, maskSecrets, MASK } from './registry.js';
 export type { RegistryOptions, FileDeclarations, EffectiveCatalog, SearchQuery, SearchHit } from './registry.js';
+export {
+  API_KEY_PREFIX,
+  API_KEY_LENGTH,
+  isApiKeyToken,
+  isApiKeyId,
+  parseApiKey,
+  generateApiKey,
+  hashSecret,
+  secretMatches,
+  parseDuration,
+  durationSchema,
+  DURATION_RULE,
+  apiKeyNameSchema,
+  roleNameSchema,
+  apiKeyGrantSchema,
+  apiKeyState,
+} from './api-keys.js';
+export type {
+  GeneratedApiKey,
+  ParsedApiKey,
+  ApiKeyGrant,
+  ApiKeyState,
+  ApiKey,
+  ApiKeyExpiry,
+  CreateApiKeyInput,
+  RotateApiKeyInput,
+  IssuedApiKey,
+  RotatedApiKey,
+} from './api-keys.js';
 export { openStore, sqliteFileOf } from './open-store.js';
 export type { OpenStoreOptions } from './open-store.js';
 export { MemoryStore } from './store-memory.js';

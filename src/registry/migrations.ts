@@ -34,6 +34,20 @@ export interface RegistryTables {
   health_samples: { id: Generated<number | string>; server: string; at: string; ok: number; latency_ms: number | null; error: string | null };
   admin_events: { id: Generated<number>; at: string; actor: string; action: string; target: string; detail: string };
   registry_meta: { revision: number };
+  /** `roles` is a JSON array; `endpoints` a JSON array or null (any endpoint). */
+  api_keys: {
+    id: string;
+    name: string;
+    secret_hash: string;
+    roles: string;
+    endpoints: string | null;
+    created_at: string;
+    expires_at: string | null;
+    revoked_at: string | null;
+    rotated_from: string | null;
+    last_used_at: string | null;
+    created_by: string;
+  };
 }
 
 interface Migration {
@@ -129,6 +143,27 @@ const migrations: readonly Migration[] = [
         .addColumn('revision', 'integer', (column) => column.notNull())
         .execute();
       await db.insertInto('registry_meta').values({ revision: 0 }).execute();
+    },
+  },
+  {
+    version: 2,
+    description: 'API keys',
+    async up(db) {
+      // No index beyond the primary key: the hot path reads one key by id, and listing reads them all.
+      await db.schema
+        .createTable('api_keys')
+        .addColumn('id', 'text', (column) => column.primaryKey())
+        .addColumn('name', 'text', (column) => column.notNull())
+        .addColumn('secret_hash', 'text', (column) => column.notNull())
+        .addColumn('roles', 'text', (column) => column.notNull())
+        .addColumn('endpoints', 'text')
+        .addColumn('created_at', 'text', (column) => column.notNull())
+        .addColumn('expires_at', 'text')
+        .addColumn('revoked_at', 'text')
+        .addColumn('rotated_from', 'text')
+        .addColumn('last_used_at', 'text')
+        .addColumn('created_by', 'text', (column) => column.notNull())
+        .execute();
     },
   },
 ];

@@ -1,8 +1,11 @@
 import {
   byName,
+  canonicalApiKey,
   checkPageLimit,
+  compareApiKeys,
   compareFingerprints,
   compareText,
+  duplicateApiKey,
   healthSummaries,
   isoTime,
   nowFrom,
@@ -12,6 +15,7 @@ import {
 } from './store-records.js';
 import type {
   AdminEvent,
+  ApiKeyRecord,
   AdminEventInput,
   HealthSample,
   HealthSummary,
@@ -39,6 +43,7 @@ export class MemoryStore implements Store {
   /** In the order recorded, which breaks ties between samples taken at the same instant. */
   private healthSamples: HealthSample[] = [];
   private readonly adminEvents: AdminEvent[] = [];
+  private readonly apiKeys = new Map<string, ApiKeyRecord>();
   private nextAdminEventId = 1;
   private currentRevision = 0;
 
@@ -182,6 +187,43 @@ export class MemoryStore implements Store {
     const pruned = this.healthSamples.length - kept.length;
     this.healthSamples = kept;
     return pruned;
+  }
+
+  async putApiKey(record: ApiKeyRecord): Promise<ApiKeyRecord> {
+    if (this.apiKeys.has(record.id)) throw duplicateApiKey(record.id);
+    const stored = canonicalApiKey(record);
+    this.apiKeys.set(record.id, stored);
+    return structuredClone(stored);
+  }
+
+  async getApiKey(id: string): Promise<ApiKeyRecord | undefined> {
+    return structuredClone(this.apiKeys.get(id));
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    return structuredClone([...this.apiKeys.values()].sort(compareApiKeys));
+  }
+
+  async revokeApiKey(id: string, at: string): Promise<ApiKeyRecord | undefined> {
+    return this.updateApiKey(id, (record) => (record.revokedAt === null ? { ...record, revokedAt: isoTime(at) } : record));
+  }
+
+  async expireApiKey(id: string, at: string): Promise<ApiKeyRecord | undefined> {
+    const expiresAt = isoTime(at);
+    return this.updateApiKey(id, (record) => (record.expiresAt === null || record.expiresAt > expiresAt ? { ...record, expiresAt } : record));
+  }
+
+  async touchApiKey(id: string, at: string): Promise<void> {
+    const usedAt = isoTime(at);
+    await this.updateApiKey(id, (record) => (record.lastUsedAt === null || record.lastUsedAt < usedAt ? { ...record, lastUsedAt: usedAt } : record));
+  }
+
+  private updateApiKey(id: string, change: (record: ApiKeyRecord) => ApiKeyRecord): Promise<ApiKeyRecord | undefined> {
+    const record = this.apiKeys.get(id);
+    if (record === undefined) return Promise.resolve(undefined);
+    const updated = change(record);
+    this.apiKeys.set(id, updated);
+    return Promise.resolve(structuredClone(updated));
   }
 
   async appendAdminEvent(event: AdminEventInput): Promise<AdminEvent> {

@@ -1,5 +1,5 @@
 import { GatehouseError } from '../core/index.js';
-import type { HealthSample, HealthSummary, ToolFingerprint } from './store.js';
+import type { ApiKeyRecord, HealthSample, HealthSummary, ToolFingerprint } from './store.js';
 
 /**
  * What the memory, SQLite and PostgreSQL stores share, so that the three give the same answers to
@@ -48,6 +48,33 @@ export function compareFingerprints(left: ToolFingerprint, right: ToolFingerprin
     compareText(left.firstSeenAt, right.firstSeenAt) ||
     compareText(left.fingerprint, right.fingerprint)
   );
+}
+
+/** Oldest first; keys created in the same millisecond by their id. */
+export function compareApiKeys(left: ApiKeyRecord, right: ApiKeyRecord): number {
+  return compareText(left.createdAt, right.createdAt) || compareText(left.id, right.id);
+}
+
+/** The key as stored: times canonical, so the SQL stores' text comparisons order them. */
+export function canonicalApiKey(record: ApiKeyRecord): ApiKeyRecord {
+  const time = (value: string | null): string | null => (value === null ? null : isoTime(value));
+  return {
+    id: record.id,
+    name: record.name,
+    secretHash: record.secretHash,
+    roles: [...record.roles],
+    endpoints: record.endpoints === null ? null : [...record.endpoints],
+    createdAt: isoTime(record.createdAt),
+    expiresAt: time(record.expiresAt),
+    revokedAt: time(record.revokedAt),
+    rotatedFrom: record.rotatedFrom,
+    lastUsedAt: time(record.lastUsedAt),
+    createdBy: record.createdBy,
+  };
+}
+
+export function duplicateApiKey(id: string): GatehouseError {
+  return new GatehouseError('internal', `an API key with id ${id} exists`);
 }
 
 /** A tool listed twice in one call is recorded once (PostgreSQL refuses to upsert one row twice in one statement). */

@@ -3,9 +3,12 @@ import type { RegistryTables, SqlDialectName } from './migrations.js';
 import type { ServerSpec, ServerStatus, VirtualServerSpec } from './server-spec.js';
 import {
   byName,
+  canonicalApiKey,
   checkPageLimit,
+  compareApiKeys,
   compareFingerprints,
   compareText,
+  duplicateApiKey,
   healthSummaries,
   isoTime,
   nowFrom,
@@ -14,6 +17,7 @@ import {
 } from './store-records.js';
 import type {
   AdminEvent,
+  ApiKeyRecord,
   AdminEventInput,
   HealthSample,
   HealthSummary,
@@ -94,6 +98,22 @@ function toHealthSample(row: Pick<Row<'health_samples'>, 'server' | 'at' | 'ok' 
 
 function toAdminEvent(row: Row<'admin_events'>): AdminEvent {
   return { id: row.id, at: row.at, actor: row.actor, action: row.action, target: row.target, detail: parseJson<Record<string, unknown>>(row.detail) };
+}
+
+function toApiKey(row: Row<'api_keys'>): ApiKeyRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    secretHash: row.secret_hash,
+    roles: parseJson<string[]>(row.roles),
+    endpoints: parseNullableJson<string[]>(row.endpoints),
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    rotatedFrom: row.rotated_from,
+    lastUsedAt: row.last_used_at,
+    createdBy: row.created_by,
+  };
 }
 
 /** Aggregates come back as strings from PostgreSQL (bigint, numeric) and as numbers from SQLite. */
@@ -360,6 +380,77 @@ export class SqlStore implements Store {
       const result = await db.deleteFrom('health_samples').where('at', '<', cutoff).executeTakeFirst();
       return Number(result.numDeletedRows);
     });
+  }
+
+  async putApiKey(record: ApiKeyRecord): Promise<ApiKeyRecord> {
+    const key = canonicalApiKey(record);
+    const row = await this.run((db) =>
+      db
+        .insertInto('api_keys')
+        .values({
+          id: key.id,
+          name: key.name,
+          secret_hash: key.secretHash,
+          roles: JSON.stringify(key.roles),
+          endpoints: key.endpoints === null ? null : JSON.stringify(key.endpoints),
+          created_at: key.createdAt,
+          expires_at: key.expiresAt,
+          revoked_at: key.revokedAt,
+          rotated_from: key.rotatedFrom,
+          last_used_at: key.lastUsedAt,
+          created_by: key.createdBy,
+        })
+        // Not a driver error on a clash, so all three stores report it the same way.
+        .onConflict((conflict) => conflict.column('id').doNothing())
+        .returningAll()
+        .executeTakeFirst(),
+    );
+    if (row === undefined) throw duplicateApiKey(key.id);
+    return toApiKey(row);
+  }
+
+  getApiKey(id: string): Promise<ApiKeyRecord | undefined> {
+    return this.run(async (db) => {
+      const row = await db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+      return row === undefined ? undefined : toApiKey(row);
+    });
+  }
+
+  listApiKeys(): Promise<ApiKeyRecord[]> {
+    return this.run(async (db) => (await db.selectFrom('api_keys').selectAll().execute()).map(toApiKey).sort(compareApiKeys));
+  }
+
+  revokeApiKey(id: string, at: string): Promise<ApiKeyRecord | undefined> {
+    const revokedAt = isoTime(at);
+    return this.run(async (db) => {
+      await db.updateTable('api_keys').set({ revoked_at: revokedAt }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+      return this.getApiKey(id);
+    });
+  }
+
+  expireApiKey(id: string, at: string): Promise<ApiKeyRecord | undefined> {
+    const expiresAt = isoTime(at);
+    return this.run(async (db) => {
+      await db
+        .updateTable('api_keys')
+        .set({ expires_at: expiresAt })
+        .where('id', '=', id)
+        .where((expression) => expression.or([expression('expires_at', 'is', null), expression('expires_at', '>', expiresAt)]))
+        .execute();
+      return this.getApiKey(id);
+    });
+  }
+
+  async touchApiKey(id: string, at: string): Promise<void> {
+    const usedAt = isoTime(at);
+    await this.run((db) =>
+      db
+        .updateTable('api_keys')
+        .set({ last_used_at: usedAt })
+        .where('id', '=', id)
+        .where((expression) => expression.or([expression('last_used_at', 'is', null), expression('last_used_at', '<', usedAt)]))
+        .execute(),
+    );
   }
 
   async appendAdminEvent(event: AdminEventInput): Promise<AdminEvent> {

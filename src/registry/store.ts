@@ -80,6 +80,31 @@ export interface AdminEvent {
 
 export type AdminEventInput = Omit<AdminEvent, 'id'>;
 
+/**
+ * An API key as stored. Only the SHA-256 of its secret is kept (see api-keys.ts); the token itself
+ * exists once, in the answer to the request that created it.
+ */
+export interface ApiKeyRecord {
+  /** Public, the middle part of the token; `Identity.subject` of requests made with the key. */
+  readonly id: string;
+  readonly name: string;
+  /** Hex SHA-256 of the token's secret part. Never leaves the registry. */
+  readonly secretHash: string;
+  readonly roles: readonly string[];
+  /** The servers and virtual servers the key may reach; null for any. */
+  readonly endpoints: readonly string[] | null;
+  readonly createdAt: string;
+  /** Null for a key that does not expire. A rotation moves it earlier, never later. */
+  readonly expiresAt: string | null;
+  readonly revokedAt: string | null;
+  /** The id of the key this one replaced in a rotation. */
+  readonly rotatedFrom: string | null;
+  /** Best effort and coarse: written at most about once a minute per key and replica. */
+  readonly lastUsedAt: string | null;
+  /** The actor that created the key (or rotated its predecessor). */
+  readonly createdBy: string;
+}
+
 export interface Page<T> {
   readonly items: readonly T[];
   /** Pass back as `before` for the next (older) page; absent on the last page. */
@@ -124,6 +149,26 @@ export interface Store {
   healthSummaries(since: string): Promise<HealthSummary[]>;
   /** Deletes samples older than `before`; returns how many. */
   pruneHealth(before: string): Promise<number>;
+
+  // API keys. Unlike servers they do not bump the revision and are not cached by the registry: every
+  // request reads its key from the store (by primary key), so a revocation made through any replica
+  // is seen by every replica on the next request.
+
+  /** Inserts a new key; `internal` when the id exists (ids are random: a clash is a bug, never an overwrite). */
+  putApiKey(record: ApiKeyRecord): Promise<ApiKeyRecord>;
+  getApiKey(id: string): Promise<ApiKeyRecord | undefined>;
+  /** Every key, revoked and expired ones too, oldest first (ties by id). */
+  listApiKeys(): Promise<ApiKeyRecord[]>;
+  /** Sets `revokedAt` unless already set (the first revocation's time is kept); the record after, undefined when there is no such key. */
+  revokeApiKey(id: string, at: string): Promise<ApiKeyRecord | undefined>;
+  /**
+   * Moves `expiresAt` to `at` when the key has no expiry or a later one; never extends it. One
+   * conditional UPDATE, so a concurrent revocation or rotation on another replica is never undone.
+   * The record after, undefined when there is no such key.
+   */
+  expireApiKey(id: string, at: string): Promise<ApiKeyRecord | undefined>;
+  /** Moves `lastUsedAt` forward to `at` (never back). Callers throttle: this is a write. */
+  touchApiKey(id: string, at: string): Promise<void>;
 
   appendAdminEvent(event: AdminEventInput): Promise<AdminEvent>;
   /** Newest first; `before` is an id from a previous page's `next`. */

@@ -1,3 +1,4 @@
+import { ANONYMOUS, type Identity } from '../core/index.js';
 import type { JsonRpcMessage, Params, RequestId } from '../protocol/index.js';
 
 /** How a session reaches its client; each frontend (Streamable HTTP, legacy SSE, stdio) provides one. */
@@ -30,6 +31,8 @@ export class ClientSession {
   stateless = false;
   /** A 2026-07-28 request's `_meta` log level: log lines flow only when it is set. */
   logLevel: string | undefined;
+  /** Who opened the session; every later request must come from the same principal. */
+  identity: Identity = ANONYMOUS;
   /** A 2026-07-28 request's `Mcp-Param-*` headers (lower-case names), checked against the tool's schema. */
   paramHeaders: Readonly<Record<string, string>> | undefined;
 

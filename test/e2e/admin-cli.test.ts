@@ -1,43 +1,17 @@
 // The `gatehouse servers|virtual|status` commands: the real CLI (from source) against a real gateway
 // process, through the admin API. Tables for people, --json for scripts, one clear line on failure.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
-import { fixturePath, repoRoot, startHttpFixture, tsxImport, type HttpFixture } from '../fixtures/spawn-fixture.js';
+import { fixturePath, startHttpFixture, type HttpFixture } from '../fixtures/spawn-fixture.js';
 import { everythingStdio, startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
+import { runCli } from '../helpers/cli.js';
 
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-/** Runs `gatehouse <args>` from source and collects its output; killed if it outlives `timeoutMs`. */
-function runCli(args: readonly string[], env: Record<string, string | undefined> = {}, timeoutMs = 60_000): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const childEnv: Record<string, string> = {};
-    for (const [name, value] of Object.entries({ ...process.env, GATEHOUSE_URL: undefined, GATEHOUSE_TOKEN: undefined, ...env })) {
-      if (value !== undefined) childEnv[name] = value;
-    }
-    delete childEnv['NODE_TEST_CONTEXT'];
-    const child = spawn(process.execPath, ['--import', tsxImport, 'src/cli/main.ts', ...args], { cwd: repoRoot, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /** A loopback port nothing listens on: bound, then released. */
 async function closedPort(): Promise<number> {

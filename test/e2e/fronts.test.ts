@@ -2,7 +2,6 @@
 // that spawn processes), the legacy HTTP+SSE front (spec 2024-11-05) for old clients, a legacy SSE
 // upstream, and the `gatehouse` CLI itself. Real processes on 127.0.0.1, the official SDK v1 client.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +18,7 @@ import { stringify } from 'yaml';
 import { fixturePath, repoRoot, startHttpFixture, tsxImport, type HttpFixture } from '../fixtures/spawn-fixture.js';
 import { commandLineOf, killSurvivors, snapshotDescendants, survivorsOf, type ProcessRecord } from '../fixtures/process-tree.js';
 import { everythingStdio, startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
+import { runCli } from '../helpers/cli.js';
 
 /** Generous: tsx compiles on first run and CI machines are loaded. */
 const callTimeout = { timeout: 60_000 };
@@ -283,31 +283,7 @@ function gatewayState(gateway: GatewayProcess): string {
   return `gateway ${exit === null ? 'running' : `exited (${exit})`}; last logs:\n${gateway.logs.slice(-10).map((line) => JSON.stringify(line)).join('\n')}\n--- stderr ---\n${gateway.stderrTail()}`;
 }
 
-interface CliRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
 
-/** Runs `gatehouse <args>` from source and collects its output; killed if it outlives `timeoutMs`. */
-function runCli(args: readonly string[], timeoutMs = 60_000): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env };
-    delete env['NODE_TEST_CONTEXT'];
-    const child = spawn(process.execPath, ['--import', tsxImport, 'src/cli/main.ts', ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
 
 // Each test spawns its own short-lived CLI process; they run side by side.
 describe('the gatehouse CLI', { concurrency: true }, () => {

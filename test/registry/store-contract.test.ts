@@ -15,6 +15,7 @@ import {
   openStore,
   serverSchema,
   virtualServerSchema,
+  type ApiKeyRecord,
   type LearntState,
   type RegistryTables,
   type ServerSpec,
@@ -54,6 +55,23 @@ function learnt(server: string, toolNames: readonly string[]): LearntState {
     resources: [{ uri: 'file:///readme.md', name: 'readme' }],
     resourceTemplates: [],
     updatedAt: at(0),
+  };
+}
+
+function apiKey(id: string, overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord {
+  return {
+    id,
+    name: 'ci-bot',
+    secretHash: 'ab'.repeat(32),
+    roles: ['reader'],
+    endpoints: null,
+    createdAt: at(1),
+    expiresAt: null,
+    revokedAt: null,
+    rotatedFrom: null,
+    lastUsedAt: null,
+    createdBy: 'alice',
+    ...overrides,
   };
 }
 
@@ -310,6 +328,77 @@ function storeContract(fresh: () => Promise<Subject>): void {
     await assert.rejects(store.listAdminEvents({ limit: 0 }), isGatehouseError('internal'));
   });
 
+  test('API keys read back by id with every field as written, and list oldest first (ties by id)', async () => {
+    const scoped = apiKey('k2', {
+      name: 'deploy',
+      roles: ['writer', 'reader'],
+      endpoints: ['github', 'triage'],
+      createdAt: at(3),
+      expiresAt: at(90),
+      rotatedFrom: 'k0',
+      createdBy: 'bob',
+    });
+    const revision = await store.revision();
+    const put = await store.putApiKey(scoped);
+    await store.putApiKey(apiKey('k3'));
+    await store.putApiKey(apiKey('k1', { revokedAt: at(2), lastUsedAt: at(2) }));
+
+    assert.deepEqual(put, scoped);
+    assert.deepEqual(await store.getApiKey('k2'), scoped);
+    assert.deepEqual(await store.getApiKey('k1'), apiKey('k1', { revokedAt: at(2), lastUsedAt: at(2) }));
+    assert.equal(await store.getApiKey('missing'), undefined);
+    assert.deepEqual((await store.listApiKeys()).map((key) => key.id), ['k1', 'k3', 'k2']);
+    assert.equal(await store.revision(), revision, 'keys are not part of the catalogue revision');
+  });
+
+  test('API key times are stored canonically, whatever ISO form they were written in', async () => {
+    const put = await store.putApiKey(apiKey('k1', { createdAt: '2031-01-01T00:00:01Z', expiresAt: '2031-01-01T01:00:01+01:00' }));
+    assert.equal(put.createdAt, at(1));
+    assert.equal(put.expiresAt, at(1));
+    assert.equal((await store.getApiKey('k1'))?.expiresAt, at(1));
+  });
+
+  test('putting an API key whose id exists is internal and leaves the stored key as it was', async () => {
+    await store.putApiKey(apiKey('k1'));
+    await assert.rejects(store.putApiKey(apiKey('k1', { name: 'intruder', secretHash: 'cd'.repeat(32) })), isGatehouseError('internal', /k1 exists/));
+    assert.deepEqual(await store.getApiKey('k1'), apiKey('k1'));
+  });
+
+  test('revoking an API key sets revokedAt once, keeps the first time, and is undefined for an unknown id', async () => {
+    await store.putApiKey(apiKey('k1'));
+    await store.putApiKey(apiKey('k2'));
+
+    assert.deepEqual(await store.revokeApiKey('k1', at(5)), apiKey('k1', { revokedAt: at(5) }));
+    assert.equal((await store.revokeApiKey('k1', at(9)))?.revokedAt, at(5));
+    assert.equal((await store.getApiKey('k1'))?.revokedAt, at(5));
+    assert.equal((await store.getApiKey('k2'))?.revokedAt, null, 'other keys are untouched');
+    assert.equal(await store.revokeApiKey('missing', at(5)), undefined);
+  });
+
+  test('expiring an API key moves expiresAt earlier or sets it, never later', async () => {
+    await store.putApiKey(apiKey('open'));
+    await store.putApiKey(apiKey('dated', { expiresAt: at(100) }));
+
+    assert.equal((await store.expireApiKey('open', at(50)))?.expiresAt, at(50), 'a key without expiry gets one');
+    assert.equal((await store.expireApiKey('dated', at(60)))?.expiresAt, at(60), 'earlier wins');
+    assert.equal((await store.expireApiKey('dated', at(80)))?.expiresAt, at(60), 'later is ignored');
+    assert.equal((await store.getApiKey('dated'))?.expiresAt, at(60));
+    assert.equal(await store.expireApiKey('missing', at(1)), undefined);
+  });
+
+  test('touching an API key moves lastUsedAt forward only; an unknown id is ignored', async () => {
+    await store.putApiKey(apiKey('k1'));
+
+    await store.touchApiKey('k1', at(10));
+    assert.equal((await store.getApiKey('k1'))?.lastUsedAt, at(10));
+    await store.touchApiKey('k1', at(5));
+    assert.equal((await store.getApiKey('k1'))?.lastUsedAt, at(10), 'a late write from a slower replica does not move it back');
+    await store.touchApiKey('k1', at(20));
+    assert.equal((await store.getApiKey('k1'))?.lastUsedAt, at(20));
+    await store.touchApiKey('missing', at(20));
+    assert.equal(await store.getApiKey('missing'), undefined);
+  });
+
   test('records cannot be changed through the objects passed in or handed out', async () => {
     const input = { name: 'web', spec: spec('web-mcp'), status: 'approved' as const, source: 'api' as const };
     const put = await store.putServer(input);
@@ -325,6 +414,16 @@ function storeContract(fresh: () => Promise<Subject>): void {
     detail.list.push(2);
     (event.detail.list as number[]).push(3);
     assert.deepEqual((await store.listAdminEvents({ limit: 1 })).items[0]?.detail, { list: [1] });
+
+    const roles = ['reader'];
+    const endpoints = ['github'];
+    const key = await store.putApiKey(apiKey('k1', { roles, endpoints }));
+    roles.push('mutated-input');
+    endpoints.push('mutated-input');
+    (key.roles as string[]).push('mutated-output');
+    ((await store.getApiKey('k1'))?.endpoints as string[]).push('mutated-read');
+    ((await store.listApiKeys())[0]?.roles as string[]).push('mutated-list');
+    assert.deepEqual(await store.getApiKey('k1'), apiKey('k1', { roles: ['reader'], endpoints: ['github'] }));
   });
 }
 
@@ -366,6 +465,38 @@ function persistenceContract(fresh: () => Promise<Subject>): void {
       assert.deepEqual(rows, [{ id: 1, version: LATEST_SCHEMA_VERSION }]);
     } finally {
       await raw.destroy();
+    }
+  });
+
+  test('a version-1 database gains the api_keys table when opened, and keeps its records', async () => {
+    const store = await subject.open({ now: steppingClock() });
+    const server = await store.putServer({ name: 'web', spec: spec('web-mcp'), status: 'approved', source: 'api' });
+    await store.close();
+    const raw = await subject.raw?.();
+    assert.ok(raw !== undefined);
+    try {
+      // What a Gatehouse from before API keys left behind.
+      await raw.schema.dropTable('api_keys').execute();
+      await raw.updateTable('gatehouse_schema').set({ version: 1 }).execute();
+    } finally {
+      await raw.destroy();
+    }
+
+    const upgraded = await subject.open({ now: steppingClock() });
+    try {
+      assert.deepEqual(await upgraded.getServer('web'), server);
+      assert.deepEqual(await upgraded.listApiKeys(), []);
+      await upgraded.putApiKey(apiKey('k1'));
+      assert.deepEqual(await upgraded.getApiKey('k1'), apiKey('k1'));
+    } finally {
+      await upgraded.close();
+    }
+    const check = await subject.raw?.();
+    assert.ok(check !== undefined);
+    try {
+      assert.deepEqual(await check.selectFrom('gatehouse_schema').selectAll().execute(), [{ id: 1, version: LATEST_SCHEMA_VERSION }]);
+    } finally {
+      await check.destroy();
     }
   });
 
