@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { loadConfigFile, type GatehouseConfig } from './config/index.js';
-import { ResourceStack, toGatehouseError } from './core/index.js';
+import { ResourceStack, toGatehouseError, type Identity } from './core/index.js';
 import { createAdminApi } from './admin/index.js';
 import {
   GATEWAY_INFO,
@@ -17,7 +17,7 @@ import {
   type ReadinessReport,
 } from './frontends/index.js';
 import { createLogger, type Logger } from './observability/index.js';
-import { compileChain, createAuthenticator, createJwtVerifier, type JwtVerifier } from './pipeline/index.js';
+import { Policies, compileChain, createAuthenticator, createJwtVerifier, type JwtVerifier } from './pipeline/index.js';
 import type { ListKind, Params, RequestOutcome } from './protocol/index.js';
 import { isApiKeyToken, openStore, Registry, type HealthSummary, type ServerSpec, type VirtualServerSpec } from './registry/index.js';
 import { AGGREGATE_VIEW_NAME, Router, serverView, virtualView, type View } from './router/index.js';
@@ -73,6 +73,9 @@ export class Gateway {
   private healthByServer = new Map<string, HealthSummary>();
   private readonly learning = new Map<string, { timer: NodeJS.Timeout; lists: Partial<Record<ListKind, Params[]>> }>();
   private config: GatehouseConfig;
+  private readonly policies: Policies;
+  /** Endpoint views narrowed by policies, per endpoint view and set of applicable policies. */
+  private narrowed = new WeakMap<View, Map<string, View>>();
   /** The virtual-server specs behind the current views, to see which views a change touched. */
   private virtualSpecs = new Map<string, VirtualServerSpec>();
 
@@ -94,7 +97,8 @@ export class Gateway {
     // No filters are configured yet (auth, limits, guards come with their issues); the chain is then
     // the router itself, at no cost per call.
     const chain = compileChain<CallContext, RequestOutcome>([], (context) => this.router.route(context.session, context.request));
-    this.handler = new MessageHandler(this.sessions, chain, this.router, this.logger);
+    this.policies = new Policies(config.auth.policies);
+    this.handler = new MessageHandler(this.sessions, chain, this.router, this.logger, (view, identity) => this.viewFor(view as View, identity));
     this.resources.defer(() => registry.store.close());
     this.resources.defer(() => Promise.allSettled([...this.upstreams.values()].map((upstream) => upstream.close())));
     this.resources.defer(() => {
@@ -130,6 +134,26 @@ export class Gateway {
     if (options.configFile !== undefined && config.registry.watchConfig) gateway.watchConfig(options.configFile);
     gateway.startHealthChecks();
     return gateway;
+  }
+
+  /**
+   * An endpoint as one caller may see it: with policies, a view whose lists leave out what the caller
+   * may not use (and so whose calls cannot reach it), shared by every caller the same policies apply to.
+   */
+  viewFor(view: View, identity: Identity): View {
+    const decision = this.policies.permitsFor(identity, view.name);
+    if (decision === undefined) return view;
+    let byKey = this.narrowed.get(view);
+    if (byKey === undefined) {
+      byKey = new Map();
+      this.narrowed.set(view, byKey);
+    }
+    let narrowed = byKey.get(decision.key);
+    if (narrowed === undefined) {
+      narrowed = { ...view, permits: decision.permits, listKey: decision.key };
+      byKey.set(decision.key, narrowed);
+    }
+    return narrowed;
   }
 
   view(name: string | undefined): View | undefined {
@@ -191,7 +215,7 @@ export class Gateway {
     for (const session of [...this.sessions.values()]) {
       const view = views.get(session.view.name);
       // Every session follows its endpoint's current definition; only affected ones are told.
-      if (view !== undefined) session.view = view;
+      if (view !== undefined) session.view = this.viewFor(view, session.identity);
       if (!affected.has(session.view.name)) continue;
       if (view === undefined) {
         // The endpoint is gone: its clients get 404 on their next request and may start over elsewhere.
@@ -416,7 +440,7 @@ export class Gateway {
       this.logger.error({ file, reason: toGatehouseError(error).message }, 'config file not applied: the running config stays');
       return false;
     }
-    const restartOnly = (['listen', 'limits', 'store', 'dataDir', 'admin', 'separator', 'sessions'] as const).filter(
+    const restartOnly = (['listen', 'limits', 'store', 'dataDir', 'admin', 'auth', 'separator', 'sessions'] as const).filter(
       (key) => JSON.stringify(config[key]) !== JSON.stringify(this.config[key]),
     );
     if (restartOnly.length > 0) this.logger.warn({ settings: restartOnly }, 'these settings changed in the file and apply at the next start');

@@ -36,6 +36,30 @@ const issuerSchema = z
   })
   .describe('An OIDC / OAuth 2.1 authorization server whose JWT access tokens the gateway accepts.');
 
+const policySchema = z
+  .strictObject({
+    description: z.string().optional(),
+    effect: z.enum(['allow', 'deny']).default('allow').describe('deny wins over allow.'),
+    who: z
+      .strictObject({
+        users: z.array(z.string()).default([]).describe('User ids (the token\'s user claim).'),
+        groups: z.array(z.string()).default([]),
+        teams: z.array(z.string()).default([]),
+        roles: z.array(z.string()).default([]).describe('Roles of an API key, or from the token\'s roles claim.'),
+        keys: z.array(z.string()).default([]).describe('API key ids.'),
+      })
+      .optional()
+      .describe('Whom the policy is for: anyone matching one entry. Left out: everyone, anonymous callers included.'),
+    servers: z
+      .array(z.string().min(1))
+      .default(['*'])
+      .describe('Servers (and virtual servers, whose endpoint the call came through) the policy covers; globs.'),
+    tools: z.array(z.string()).optional().describe('Tool names (globs). A policy naming none of tools, prompts and resources covers all three; one naming some covers only those.'),
+    prompts: z.array(z.string()).optional().describe('Prompt names (globs).'),
+    resources: z.array(z.string()).optional().describe('Resource URIs and URI templates (globs; ** crosses "/").'),
+  })
+  .describe('Who may use which tools, prompts and resources. Once any policy exists, what no policy allows is denied.');
+
 const authSchema = z
   .strictObject({
     required: z
@@ -49,11 +73,13 @@ const authSchema = z
     apiKeys: z.boolean().default(true).describe('Accept API keys created through the admin API or `gatehouse keys create`.'),
     issuers: z.array(issuerSchema).default([]),
     adminRoles: z.array(z.string()).default(['admin']).describe('Roles allowed to use the admin API once authentication is required.'),
+    policies: z.array(policySchema).default([]),
   })
   .prefault({});
 
 export type IssuerConfig = z.output<typeof issuerSchema>;
 export type AuthConfig = z.output<typeof authSchema>;
+export type PolicyConfig = z.output<typeof policySchema>;
 
 export const configSchema = z
   .strictObject({

@@ -39,6 +39,8 @@ export class MessageHandler {
     private readonly chain: Chain<CallContext, RequestOutcome>,
     private readonly relay: RelayHooks,
     private readonly logger: Logger,
+    /** The endpoint as one caller may see it (roles and policies narrow it); the endpoint itself by default. */
+    readonly viewFor: (view: SessionView, identity: Identity) => SessionView = (view) => view,
   ) {}
 
   /** Spec §Lifecycle: the first request creates the session and settles the revision. */
@@ -51,11 +53,11 @@ export class MessageHandler {
   ): Promise<{ session: ClientSession; response: JsonRpcResponse }> {
     const params = request.params ?? {};
     const protocolVersion = negotiateRevision(params.protocolVersion);
-    const session = new ClientSession(sessionId, view, protocolVersion, channel);
+    const session = new ClientSession(sessionId, this.viewFor(view, identity), protocolVersion, channel);
     session.identity = identity;
     session.clientCapabilities = (params.capabilities as Params | undefined) ?? {};
     session.clientInfo = (params.clientInfo as Params | undefined) ?? {};
-    const description = await this.relay.describe(view);
+    const description = await this.relay.describe(session.view);
     this.sessions.add(session);
     this.logger.debug({ session: session.id, view: view.name, protocolVersion, client: session.clientInfo.name }, 'session opened');
     const result: Params = {

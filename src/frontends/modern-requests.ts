@@ -62,7 +62,7 @@ export class ModernRequests {
 
   /** The one-shot session of a request; `related` is where its notifications go. */
   session(view: SessionView, meta: RequestMeta, related: (message: JsonRpcMessage) => void, identity: Identity = ANONYMOUS): ClientSession {
-    const session = new ClientSession(`m-${randomToken(9)}`, view, meta.protocolVersion, { send: related, close: () => undefined });
+    const session = new ClientSession(`m-${randomToken(9)}`, this.handler.viewFor(view, identity), meta.protocolVersion, { send: related, close: () => undefined });
     session.identity = identity;
     session.stateless = true;
     session.initialized = true;

@@ -60,12 +60,12 @@ export class Catalog {
 
   /** The merged list when it is already built (no promise: the hot path of every call). */
   peek(view: View, kind: ListKind): ViewList | undefined {
-    return this.built.get(`${view.name}\0${kind}`);
+    return this.built.get(`${view.listKey ?? view.name}\0${kind}`);
   }
 
   /** The merged list of `kind` for `view`; servers that fail are left out and reported. */
   listFor(view: View, kind: ListKind): Promise<ViewList> {
-    const key = `${view.name}\0${kind}`;
+    const key = `${view.listKey ?? view.name}\0${kind}`;
     let list = this.viewLists.get(key);
     if (!list) {
       list = this.build(view, kind);
@@ -192,6 +192,7 @@ export class Catalog {
     const field = kind === 'resources' ? 'uri' : kind === 'resourceTemplates' ? 'uriTemplate' : 'name';
     const original = item[field];
     if (typeof original !== 'string') return undefined;
+    if (view.permits !== undefined && !view.permits(server, kind, original)) return undefined;
     if (view.select !== undefined) {
       const selected = view.select(server, kind, item);
       return selected && [selected.exposed, original, selected.item];

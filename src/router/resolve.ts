@@ -10,7 +10,10 @@ export async function resolveName(catalog: Catalog, separator: string, view: Vie
   const target = list.index.get(name);
   if (target || list.failures.size === 0) return target;
   // One server's own endpoint stays transparent when its list cannot be had: the server decides.
-  if (view.kind === 'server') return { server: view.servers[0]!, original: name, item: {} };
+  if (view.kind === 'server') {
+    if (view.permits !== undefined && !view.permits(view.servers[0]!, kind, name)) return undefined;
+    return { server: view.servers[0]!, original: name, item: {} };
+  }
   for (const server of list.failures.keys()) {
     if (name.startsWith(`${server}${separator}`)) {
       throw new GatehouseError('upstream_unavailable', `Its tools could not be listed: ${list.failures.get(server)}`, { server });
@@ -21,13 +24,24 @@ export async function resolveName(catalog: Catalog, separator: string, view: Vie
 
 /** Maps an exposed URI to its server: by prefix, else by an exact listed URI, else the only server. */
 export async function resolveUri(catalog: Catalog, view: View, uri: string): Promise<{ server: string; uri: string }> {
+  const target = await locateUri(catalog, view, uri);
+  // A caller may read only what its policies let it list (templates are matched as URIs).
+  if (view.permits !== undefined && !view.permits(target.server, 'resources', target.uri)) throw unknownResource(uri);
+  return target;
+}
+
+function unknownResource(uri: string): GatehouseError {
+  return new GatehouseError('resource_not_found', `No resource "${uri.slice(0, 200)}".`, { uri: uri.slice(0, 200) });
+}
+
+async function locateUri(catalog: Catalog, view: View, uri: string): Promise<{ server: string; uri: string }> {
   if (view.kind === 'server') return { server: view.servers[0]!, uri };
   if (view.kind === 'virtual') {
     // Outside the selection a URI does not exist: listed ones, else ones a resource selector matches
     // (reads of URIs made from a selected template).
     const listed = (await catalog.listFor(view, 'resources').catch(() => undefined))?.index.get(uri);
     const server = listed?.server ?? virtualUriServer(view, uri);
-    if (server === undefined) throw new GatehouseError('resource_not_found', `No resource "${uri.slice(0, 200)}".`, { uri: uri.slice(0, 200) });
+    if (server === undefined) throw unknownResource(uri);
     return { server, uri: listed?.original ?? uri };
   }
   const split = splitExposedUri(uri, (name) => view.servers.includes(name));

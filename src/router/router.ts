@@ -151,7 +151,8 @@ export class Router implements ServerMessageHandler {
         return this.setLevel(session, request, params);
       default:
         // One server's own endpoint passes through methods the gateway does not know (experimental, newer).
-        if (session.view.kind === 'server') {
+        // (Not for a caller narrowed by policies: an unknown method could reach what they may not use.)
+        if (session.view.kind === 'server' && session.view.permits === undefined) {
           return this.forward(session, session.view.servers[0]!, request, params);
         }
         throw new GatehouseError('method_not_found', `"${request.method.slice(0, 100)}" is not a method this endpoint serves.`);

@@ -15,6 +15,13 @@ export interface View {
   readonly select?: ItemSelection;
   /** Virtual servers: what `initialize` says about the endpoint. */
   readonly about?: { readonly title?: string; readonly description?: string };
+  /**
+   * What one caller may use here (roles and policies), by the server's own names; items it may not
+   * use are left out of its lists and so cannot be called either.
+   */
+  readonly permits?: (server: string, kind: ListKind, name: string) => boolean;
+  /** Caches the merged lists under this key instead of `name` (a view narrowed for some callers). */
+  readonly listKey?: string;
 }
 
 /** The name (or URI) a selected item is shown under, and the item as shown; undefined when not selected. */

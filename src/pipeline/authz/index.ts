@@ -1,0 +1,1 @@
+export { Policies, type PolicyRule, type Permits, type ItemKind } from './policies.js';
