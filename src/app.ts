@@ -366,6 +366,7 @@ export class Gateway {
     });
     const scopes = [...new Set(auth.issuers.flatMap((issuer) => issuer.requiredScopes))];
     return {
+      required: auth.required,
       authenticate,
       // The admin API is part of the gateway's own resource; each MCP endpoint is a resource of its own.
       resourceOf: (path) => (path.startsWith('/admin/') || path === '/' ? base() : `${base()}${path}`),

@@ -40,6 +40,8 @@ export interface ExtraRoutes {
  * resource server). Every request to an MCP or admin route is authenticated; sessions are not.
  */
 export interface HttpAuth {
+  /** Whether a request without credentials is refused; when not, such a request costs nothing here. */
+  readonly required: boolean;
   /** The caller behind an Authorization header; throws `unauthorized` or `insufficient_scope`. */
   authenticate(authorization: string | undefined, resource: string): Identity | Promise<Identity>;
   /** The protected resource identifier of a path, e.g. https://gw.example.com/mcp. */
@@ -221,6 +223,8 @@ export class GatewayHttpServer {
  */
 function authenticateRequest(auth: HttpAuth | undefined, request: IncomingMessage, response: ServerResponse, path: string): Identity | Promise<Identity> {
   if (auth === undefined) return ANONYMOUS;
+  // The hot path of a local gateway: no credential, none required.
+  if (request.headers.authorization === undefined && !auth.required) return ANONYMOUS;
   const resource = auth.resourceOf(path);
   const challenge = (error: unknown): never => {
     if (error instanceof GatehouseError && (error.code === 'unauthorized' || error.code === 'insufficient_scope')) {
