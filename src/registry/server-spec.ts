@@ -53,6 +53,13 @@ const httpServer = z
     transport: z.enum(['streamable-http', 'sse']).default('streamable-http').describe('Inferred as streamable-http from `url` when left out.'),
     url: z.url({ protocol: /^https?$/ }).describe('The server endpoint (Streamable HTTP) or its /sse URL (legacy SSE).'),
     headers: z.record(z.string(), z.string()).default({}).describe('Sent on every request to this server (credentials live here, never the client\'s).'),
+    forwardIdentity: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Send the caller\'s identity as X-Gatehouse-User, -User-Name, -Groups, -Team and -Roles headers (URL-encoded) on its session\'s ' +
+          'requests. Never the caller\'s credentials. The shared connection used for lists and health sends none.',
+      ),
     ...commonServerFields,
   })
   .describe('A server reached over HTTP.');

@@ -1,6 +1,6 @@
 import type { Pool } from 'undici';
 import type { HttpServerConfig, ServerConfig, StdioServerConfig } from '../config/index.js';
-import { GATEWAY_VERSION, GatehouseError } from '../core/index.js';
+import { GATEWAY_VERSION, GatehouseError, type Identity } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
 import type { Params } from '../protocol/index.js';
 import { StreamableHttpTransport, createPool } from './http-transport.js';
@@ -23,9 +23,21 @@ export interface SessionOwner {
   readonly stateless?: boolean;
   readonly clientCapabilities: Params;
   readonly clientInfo: Params;
+  /** Who the session belongs to; forwarded as headers only to servers that opt in. */
+  readonly identity?: Identity;
 }
 
 export type UpstreamState = 'starting' | 'ready' | 'down';
+
+/** The caller's identity as headers: URL-encoded, so no value can break a header line. */
+function identityHeaders(identity: Identity): Record<string, string> {
+  const headers: Record<string, string> = { 'x-gatehouse-user': encodeURIComponent(identity.subject) };
+  if (identity.name !== undefined) headers['x-gatehouse-user-name'] = encodeURIComponent(identity.name);
+  if (identity.groups.length > 0) headers['x-gatehouse-groups'] = identity.groups.map(encodeURIComponent).join(',');
+  if (identity.team !== undefined) headers['x-gatehouse-team'] = encodeURIComponent(identity.team);
+  if (identity.roles.length > 0) headers['x-gatehouse-roles'] = identity.roles.map(encodeURIComponent).join(',');
+  return headers;
+}
 
 /** How often a retiring server's in-flight count is checked; short against any call, cheap against the loop. */
 const DRAIN_POLL_MS = 20;
@@ -232,7 +244,7 @@ export class Upstream {
     return new UpstreamClient({
       server: this.name,
       owner,
-      createTransport: () => this.createTransport(),
+      createTransport: () => this.createTransport(owner),
       handler: this.handler,
       clientInfo: owner?.clientInfo ?? GATEWAY_CLIENT_INFO,
       clientCapabilities: owner?.clientCapabilities ?? SHARED_CLIENT_CAPABILITIES,
@@ -252,18 +264,21 @@ export class Upstream {
     return client;
   }
 
-  private createTransport(): UpstreamTransport {
+  private createTransport(owner: SessionOwner | undefined): UpstreamTransport {
     const config = this.config;
     if (config.transport === 'stdio') return this.stdioTransport(config);
-    return this.httpTransport(config);
+    return this.httpTransport(config, owner?.identity);
   }
 
   private stdioTransport(config: StdioServerConfig): UpstreamTransport {
     return new StdioTransport({ command: config.command, args: config.args, env: config.env, cwd: config.cwd, logger: this.logger });
   }
 
-  private httpTransport(config: HttpServerConfig): UpstreamTransport {
-    const options = { url: new URL(config.url), headers: config.headers, pool: this.pool!, logger: this.logger };
+  private httpTransport(config: HttpServerConfig, identity: Identity | undefined): UpstreamTransport {
+    // Spec 2025-11-25 §Authorization: no token passthrough. Only the configured headers, and the
+    // caller's identity (never its credentials) where the server opted in.
+    const headers = config.forwardIdentity && identity !== undefined && identity.kind !== 'anonymous' ? { ...config.headers, ...identityHeaders(identity) } : config.headers;
+    const options = { url: new URL(config.url), headers, pool: this.pool!, logger: this.logger };
     if (config.transport === 'sse') return new SseTransport({ ...options, connectTimeoutMs: this.defaults.initializeTimeoutMs });
     return new StreamableHttpTransport(options);
   }
