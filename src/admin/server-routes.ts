@@ -30,7 +30,9 @@ function keepMaskedSecrets(next: ServerSpec, previous: ServerSpec): ServerSpec {
   const keep = (values: Record<string, string>, before: Record<string, string>): Record<string, string> =>
     Object.fromEntries(Object.entries(values).map(([key, value]) => [key, value === MASK && key in before ? before[key]! : value]));
   if (next.transport === 'stdio') return previous.transport === 'stdio' ? { ...next, env: keep(next.env, previous.env) } : next;
-  return previous.transport !== 'stdio' ? { ...next, headers: keep(next.headers, previous.headers) } : next;
+  if (previous.transport === 'stdio') return next;
+  const oauth = next.oauth !== undefined && next.oauth.clientSecret === MASK && previous.oauth !== undefined ? { oauth: { ...next.oauth, clientSecret: previous.oauth.clientSecret } } : {};
+  return { ...next, headers: keep(next.headers, previous.headers), ...oauth };
 }
 
 function statusRoute(action: 'approve' | 'enable' | 'disable', status: ServerStatus, summary: string): AdminRoute {

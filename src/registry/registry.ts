@@ -597,7 +597,8 @@ function sameJson(a: unknown, b: unknown): boolean {
 /** Header and env values are credentials: records shown or logged keep their names, never their values. */
 export function maskSecrets(spec: ServerSpec): ServerSpec {
   const mask = (values: Record<string, string>): Record<string, string> => Object.fromEntries(Object.keys(values).map((key) => [key, MASK]));
-  return spec.transport === 'stdio' ? { ...spec, env: mask(spec.env) } : { ...spec, headers: mask(spec.headers) };
+  if (spec.transport === 'stdio') return { ...spec, env: mask(spec.env) };
+  return { ...spec, headers: mask(spec.headers), ...(spec.oauth !== undefined ? { oauth: { ...spec.oauth, clientSecret: MASK } } : {}) };
 }
 
 export const MASK = '***';

@@ -53,6 +53,16 @@ const httpServer = z
     transport: z.enum(['streamable-http', 'sse']).default('streamable-http').describe('Inferred as streamable-http from `url` when left out.'),
     url: z.url({ protocol: /^https?$/ }).describe('The server endpoint (Streamable HTTP) or its /sse URL (legacy SSE).'),
     headers: z.record(z.string(), z.string()).default({}).describe('Sent on every request to this server (credentials live here, never the client\'s).'),
+    oauth: z
+      .strictObject({
+        tokenUrl: z.url({ protocol: /^https?$/ }).describe('The authorization server\'s token endpoint.'),
+        clientId: z.string().min(1),
+        clientSecret: z.string().min(1).describe('Use ${VAR}: kept out of the registry database and masked in the API.'),
+        scope: z.string().optional(),
+        resource: z.string().optional().describe('RFC 8707 resource indicator; default: the server\'s url.'),
+      })
+      .optional()
+      .describe('OAuth client credentials the gateway uses to get (and renew) its own token for this server.'),
     forwardIdentity: z
       .boolean()
       .default(false)

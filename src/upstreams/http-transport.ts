@@ -4,6 +4,7 @@ import type { Logger } from '../observability/index.js';
 import { toMessage, isRequest, type JsonRpcMessage, type RequestId } from '../protocol/index.js';
 import { isModernRevision, standardHeadersFor } from '../protocol/eras/index.js';
 import { readSse } from './sse-reader.js';
+import type { UpstreamCredentials } from './client-credentials.js';
 import { SessionExpiredError, type MessageSink, type UpstreamTransport } from './transport.js';
 
 function isLostSessionError(text: string): boolean {
@@ -21,6 +22,8 @@ const MAX_RESUMES = 20;
 export interface HttpTransportOptions {
   url: URL;
   headers: Readonly<Record<string, string>>;
+  /** A token the gateway holds for this server (OAuth client credentials), sent as Authorization. */
+  credentials?: UpstreamCredentials | undefined;
   pool: Pool;
   logger: Logger;
 }
@@ -63,12 +66,14 @@ export class StreamableHttpTransport implements UpstreamTransport {
 
   private headers(accept: string): Record<string, string> {
     const headers: Record<string, string> = { ...this.baseHeaders, accept };
+    const authorization = this.options.credentials?.header();
+    if (authorization !== undefined) headers.authorization = authorization;
     if (this.sessionId !== undefined) headers['mcp-session-id'] = this.sessionId;
     if (this.protocolVersion !== undefined) headers['mcp-protocol-version'] = this.protocolVersion;
     return headers;
   }
 
-  async send(message: JsonRpcMessage, extraHeaders?: Readonly<Record<string, string>>): Promise<void> {
+  async send(message: JsonRpcMessage, extraHeaders?: Readonly<Record<string, string>>, retried = false): Promise<void> {
     if (this.closed) throw new Error('transport closed');
     const headers = this.headers('application/json, text/event-stream');
     headers['content-type'] = 'application/json';
@@ -79,6 +84,12 @@ export class StreamableHttpTransport implements UpstreamTransport {
     }
     // No AbortSignal per request (measured: ~3% of gateway CPU); close() destroys open streams instead.
     const response = await this.options.pool.request({ path: this.path, method: 'POST', headers, body: JSON.stringify(message) });
+    if (response.statusCode === 401 && this.options.credentials !== undefined && !retried) {
+      // The gateway's own token expired or was revoked early: get a new one and send once more.
+      await response.body.dump();
+      await this.options.credentials.refresh();
+      return this.send(message, extraHeaders, true);
+    }
     const relatedTo = isRequest(message) ? message.id : undefined;
     const sessionHeader = response.headers['mcp-session-id'];
     if (typeof sessionHeader === 'string') this.sessionId = sessionHeader;

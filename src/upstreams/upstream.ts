@@ -8,6 +8,7 @@ import { SseTransport } from './sse-transport.js';
 import { StdioTransport } from './stdio-transport.js';
 import type { UpstreamTransport } from './transport.js';
 import { UpstreamClient, type ServerIdentity, type ServerMessageHandler } from './upstream-client.js';
+import { ClientCredentialsToken } from './client-credentials.js';
 
 export interface UpstreamDefaults {
   requestTimeoutMs: number;
@@ -70,6 +71,7 @@ export class Upstream {
   /** The stateless client for 2026-07-28 callers, when the server speaks both eras. */
   private modernShared: UpstreamClient | undefined;
   private readonly pool: Pool | undefined;
+  private readonly credentials: ClientCredentialsToken | undefined;
   private backoffMs: number;
   private restartTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -85,7 +87,17 @@ export class Upstream {
     this.logger = logger.child({ server: name });
     this.requestTimeoutMs = config.requestTimeoutMs ?? defaults.requestTimeoutMs;
     this.backoffMs = defaults.restartBackoffMs;
-    if (config.transport !== 'stdio') this.pool = createPool(new URL(config.url).origin);
+    if (config.transport !== 'stdio') {
+      this.pool = createPool(new URL(config.url).origin);
+      if (config.oauth !== undefined) {
+        this.credentials = new ClientCredentialsToken({
+          ...config.oauth,
+          resource: config.oauth.resource ?? config.url,
+          timeoutMs: defaults.initializeTimeoutMs,
+          logger: this.logger,
+        });
+      }
+    }
   }
 
   get identity(): ServerIdentity | undefined {
@@ -254,6 +266,7 @@ export class Upstream {
   }
 
   private async connect(owner: SessionOwner | undefined): Promise<UpstreamClient> {
+    await this.credentials?.ready();
     const client = this.newClient(owner);
     try {
       await client.connect();
@@ -278,7 +291,7 @@ export class Upstream {
     // Spec 2025-11-25 §Authorization: no token passthrough. Only the configured headers, and the
     // caller's identity (never its credentials) where the server opted in.
     const headers = config.forwardIdentity && identity !== undefined && identity.kind !== 'anonymous' ? { ...config.headers, ...identityHeaders(identity) } : config.headers;
-    const options = { url: new URL(config.url), headers, pool: this.pool!, logger: this.logger };
+    const options = { url: new URL(config.url), headers, pool: this.pool!, logger: this.logger, credentials: this.credentials };
     if (config.transport === 'sse') return new SseTransport({ ...options, connectTimeoutMs: this.defaults.initializeTimeoutMs });
     return new StreamableHttpTransport(options);
   }
@@ -317,6 +330,7 @@ export class Upstream {
       this.modernShared?.close(),
       connecting?.then((c) => c?.close()),
     ]);
+    this.credentials?.close();
     await this.pool?.close().catch(() => undefined);
   }
 }

@@ -34,12 +34,17 @@ describe('credentials toward upstreams', () => {
   before(async () => {
     provider = await startOidcProvider();
     upstream = await startHttpFixture(fixturePath('header-recorder.ts'));
+    const discovery = (await (await fetch(`${provider.issuer}/.well-known/openid-configuration`)).json()) as { token_endpoint: string };
     gateway = await startGateway({
       auth: { required: true, issuers: [{ issuer: provider.issuer }] },
       registry: { healthCheckIntervalMs: 0 },
       servers: {
         plain: { url: upstream.url, headers: { 'x-upstream-credential': 'configured-for-plain' } },
         told: { url: upstream.url, forwardIdentity: true },
+        machine: {
+          url: upstream.url,
+          oauth: { tokenUrl: discovery.token_endpoint, clientId: 'agent', clientSecret: 'agent-secret-0123456789abcdef0123456789', scope: 'mcp' },
+        },
       },
     });
     store = await openSqliteStore(join(gateway.configFile, '..', 'data', 'gatehouse.db'));
@@ -81,5 +86,19 @@ describe('credentials toward upstreams', () => {
     const fromToken = await headersSeenUpstream(`${gateway.url}/mcp`, token, 'told__headers');
     assert.equal(decodeURIComponent(fromToken['x-gatehouse-user-name'] ?? ''), 'agent@example.com');
     assert.equal(fromToken['x-gatehouse-team'], 'payments');
+  });
+
+  test('a server with oauth gets the gateway\'s own token for it, not the caller\'s', async () => {
+    const seen = await headersSeenUpstream(`${gateway.url}/mcp`, apiKey, 'machine__headers');
+    const authorization = seen.authorization ?? '';
+    assert.match(authorization, /^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
+    assert.ok(!authorization.includes(apiKey));
+    const claims = JSON.parse(Buffer.from(authorization.split('.')[1]!, 'base64url').toString('utf8')) as { aud: unknown; iss: string; client_id?: string };
+    // RFC 8707: the token is for this upstream (its url is the default resource), from the configured issuer.
+    assert.equal(claims.iss, provider.issuer);
+    assert.deepEqual([claims.aud].flat(), [upstream.url]);
+    // The same token serves the next session: it is fetched once and renewed before it expires.
+    const again = await headersSeenUpstream(`${gateway.url}/mcp`, apiKey, 'machine__headers');
+    assert.equal(again.authorization, authorization);
   });
 });

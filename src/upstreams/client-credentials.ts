@@ -1,0 +1,106 @@
+import { request } from 'undici';
+import { GatehouseError } from '../core/index.js';
+import type { Logger } from '../observability/index.js';
+
+export interface ClientCredentialsOptions {
+  readonly tokenUrl: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly scope?: string | undefined;
+  /** RFC 8707 resource indicator: the upstream the token is for. */
+  readonly resource?: string | undefined;
+  readonly timeoutMs: number;
+  readonly logger: Logger;
+}
+
+/** What an HTTP transport needs of credentials the gateway holds for a server. */
+export interface UpstreamCredentials {
+  /** The Authorization header value to send now, once `ready()` resolved. */
+  header(): string | undefined;
+  /** Resolves when a valid token is at hand (fetching one when there is none or it expired). */
+  ready(): Promise<void>;
+  /** Fetches a new token now (the server answered 401 to the current one). */
+  refresh(): Promise<void>;
+  close(): void;
+}
+
+/** Renew when this share of a token's lifetime has passed, so requests never carry an expiring one. */
+const RENEW_AT = 0.8;
+/** A token that says nothing about its lifetime is renewed after this long. */
+const DEFAULT_LIFETIME_S = 300;
+
+/**
+ * OAuth 2.1 client credentials (RFC 6749 §4.4) that the gateway obtains and refreshes itself for an
+ * upstream: the server sees the gateway's token, never a client's (spec 2025-11-25: no token
+ * passthrough). One fetch at a time however many sessions wait; renewed before it expires.
+ */
+export class ClientCredentialsToken implements UpstreamCredentials {
+  private token: string | undefined;
+  private expiresAt = 0;
+  private fetching: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly options: ClientCredentialsOptions) {}
+
+  header(): string | undefined {
+    return this.token === undefined ? undefined : `Bearer ${this.token}`;
+  }
+
+  ready(): Promise<void> {
+    if (this.token !== undefined && Date.now() < this.expiresAt) return Promise.resolve();
+    return this.refresh();
+  }
+
+  refresh(): Promise<void> {
+    this.fetching ??= this.fetchToken().finally(() => (this.fetching = undefined));
+    return this.fetching;
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+  }
+
+  private async fetchToken(): Promise<void> {
+    const { tokenUrl, clientId, clientSecret, scope, resource, timeoutMs } = this.options;
+    const form = new URLSearchParams({ grant_type: 'client_credentials' });
+    if (scope !== undefined) form.set('scope', scope);
+    if (resource !== undefined) form.set('resource', resource);
+    // RFC 6749 §2.3.1: client_secret_basic, with both parts form-encoded first.
+    const basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64');
+    let body: { access_token?: unknown; expires_in?: unknown; error?: unknown };
+    let status: number;
+    try {
+      const response = await request(tokenUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${basic}`, accept: 'application/json' },
+        body: form.toString(),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      status = response.statusCode;
+      body = (await response.body.json()) as typeof body;
+    } catch (error) {
+      throw this.failure(`cannot reach it (${(error as Error).message})`);
+    }
+    if (status !== 200 || typeof body.access_token !== 'string') {
+      throw this.failure(`HTTP ${status}${typeof body.error === 'string' ? ` ${body.error}` : ''}`);
+    }
+    const lifetime = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_LIFETIME_S;
+    this.token = body.access_token;
+    this.expiresAt = Date.now() + lifetime * 1000;
+    clearTimeout(this.timer);
+    if (!this.closed) {
+      this.timer = setTimeout(() => {
+        this.refresh().catch((error: unknown) => this.options.logger.warn({ reason: (error as Error).message }, 'upstream token renewal failed'));
+      }, lifetime * 1000 * RENEW_AT);
+      this.timer.unref();
+    }
+  }
+
+  private failure(reason: string): GatehouseError {
+    // The token URL is configuration, not a secret; the client secret never appears in messages.
+    return new GatehouseError('upstream_unavailable', `Could not obtain a token from ${this.options.tokenUrl}: ${reason}.`);
+  }
+}
