@@ -17,7 +17,7 @@ import {
   type ReadinessReport,
 } from './frontends/index.js';
 import { createLogger, type Logger } from './observability/index.js';
-import { Policies, compileChain, createAuthenticator, createJwtVerifier, type JwtVerifier } from './pipeline/index.js';
+import { Policies, compileChain, createAuthenticator, createJwtVerifier, type ItemKind, type JwtVerifier } from './pipeline/index.js';
 import type { ListKind, Params, RequestOutcome } from './protocol/index.js';
 import { isApiKeyToken, openStore, Registry, type HealthSummary, type ServerSpec, type VirtualServerSpec } from './registry/index.js';
 import { AGGREGATE_VIEW_NAME, Router, serverView, virtualView, type View } from './router/index.js';
@@ -150,7 +150,15 @@ export class Gateway {
     }
     let narrowed = byKey.get(decision.key);
     if (narrowed === undefined) {
-      narrowed = { ...view, permits: decision.permits, listKey: decision.key };
+      const policies = this.policies;
+      narrowed = {
+        ...view,
+        permits: decision.permits,
+        listKey: decision.key,
+        ...(policies.hasConditions
+          ? { authorizeCall: (identity: Identity, server: string, kind: ItemKind, name: string, args: unknown) => policies.allowsCall(identity, view.name, server, kind, name, args) }
+          : {}),
+      };
       byKey.set(decision.key, narrowed);
     }
     return narrowed;

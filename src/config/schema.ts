@@ -1,3 +1,4 @@
+import { parse as parseCel } from '@bufbuild/cel';
 import { z } from 'zod';
 import { SERVER_NAME, SERVER_NAME_RULE, serverSchema, serverStatusSchema, virtualServerSchema } from '../registry/index.js';
 
@@ -57,6 +58,15 @@ const policySchema = z
     tools: z.array(z.string()).optional().describe('Tool names (globs). A policy naming none of tools, prompts and resources covers all three; one naming some covers only those.'),
     prompts: z.array(z.string()).optional().describe('Prompt names (globs).'),
     resources: z.array(z.string()).optional().describe('Resource URIs and URI templates (globs; ** crosses "/").'),
+    when: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'A CEL condition on the call, e.g. "args.path.startsWith(\'/srv/public/\')" or "args.repo in [\'acme/web\']"; ' +
+          'variables: args, name, server, kind, user {id, name, groups, team, roles}. A conditional allow still lists the item; ' +
+          'calls whose arguments fail it are refused. A condition that cannot be evaluated counts as false.',
+      ),
   })
   .describe('Who may use which tools, prompts and resources. Once any policy exists, what no policy allows is denied.');
 
@@ -186,6 +196,19 @@ export const configSchema = z
         });
       }
     }
+    config.auth.policies.forEach((policy, index) => {
+      if (policy.when === undefined) return;
+      try {
+        parseCel(policy.when);
+      } catch (error) {
+        context.addIssue({
+          code: 'custom',
+          path: ['auth', 'policies', index, 'when'],
+          message: `not a valid CEL expression: ${(error as Error).message.split('\n')[0]}`,
+          input: policy.when,
+        });
+      }
+    });
     // Both are served at /servers/<name>/mcp, so one name cannot be both.
     for (const name of Object.keys(config.virtualServers)) {
       if (name in config.servers) {

@@ -162,6 +162,11 @@ const catalogue = {
     message: 'The access token lacks a scope this endpoint requires.',
   },
   forbidden: { httpStatus: 403, rpcCode: RpcCode.invalidRequest, message: 'You are not allowed to do this.' },
+  call_denied: {
+    httpStatus: 200,
+    rpcCode: RpcCode.invalidParams,
+    message: 'A policy does not allow this call with these arguments; call it with arguments the policy allows, or ask an administrator.',
+  },
   token_in_query: {
     httpStatus: 400,
     rpcCode: RpcCode.invalidRequest,

@@ -1,4 +1,4 @@
-import { GATEWAY_VERSION, GatehouseError, toGatehouseError } from '../core/index.js';
+import { ANONYMOUS, GATEWAY_VERSION, GatehouseError, toGatehouseError } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
 import {
   Method,
@@ -173,6 +173,7 @@ export class Router implements ServerMessageHandler {
     try {
       const target = await resolveName(this.catalog, this.options.separator, session.view, 'tools', name);
       if (!target) throw new GatehouseError('tool_not_found', `No tool named "${name.slice(0, 200)}".`, { name: name.slice(0, 200) });
+      checkCall(session, target.server, 'tools', target.original, params.arguments);
       if (session.paramHeaders !== undefined) {
         // SEP-2243 §Server Validation: the gateway is the server its 2026-07-28 client talks to.
         const problem = checkParamHeaders(target.item.inputSchema, params.arguments, session.paramHeaders);
@@ -203,6 +204,7 @@ export class Router implements ServerMessageHandler {
     if (typeof name !== 'string') throw new GatehouseError('invalid_params', `${request.method} needs a string "name".`);
     const target = await resolveName(this.catalog, this.options.separator, session.view, 'prompts', name);
     if (!target) throw new GatehouseError('prompt_not_found', `No prompt named "${name.slice(0, 200)}".`);
+    checkCall(session, target.server, 'prompts', target.original, params.arguments);
     return this.forward(session, target.server, request, target.original === name ? params : { ...params, name: target.original }, true);
   }
 
@@ -210,6 +212,7 @@ export class Router implements ServerMessageHandler {
     const uri = params.uri;
     if (typeof uri !== 'string') throw new GatehouseError('invalid_params', `${request.method} needs a string "uri".`);
     const target = await resolveUri(this.catalog, session.view, uri);
+    checkCall(session, target.server, 'resources', target.uri, {});
     const response = await this.forward(session, target.server, request, target.uri === uri ? params : { ...params, uri: target.uri }, true);
     // Contents echo the server's URI; show the client the one it asked for.
     if (response && 'result' in response && session.view.prefixed && Array.isArray(response.result.contents)) {
@@ -567,6 +570,14 @@ export class Router implements ServerMessageHandler {
     }
     this.options.onServerListed?.(server, kind, items);
     return items;
+  }
+}
+
+/** Policy conditions on the arguments of a call to an item the caller may see. */
+function checkCall(session: ClientLink, server: string, kind: ListKind, name: string, args: unknown): void {
+  const authorize = session.view.authorizeCall;
+  if (authorize !== undefined && !authorize(session.identity ?? ANONYMOUS, server, kind, name, args)) {
+    throw new GatehouseError('call_denied', undefined, { name: name.slice(0, 200) });
   }
 }
 

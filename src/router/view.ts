@@ -1,3 +1,4 @@
+import type { Identity } from '../core/index.js';
 import type { ListKind, Params } from '../protocol/index.js';
 
 /**
@@ -22,6 +23,8 @@ export interface View {
   readonly permits?: (server: string, kind: ListKind, name: string) => boolean;
   /** Caches the merged lists under this key instead of `name` (a view narrowed for some callers). */
   readonly listKey?: string;
+  /** Policy conditions on a call's arguments, checked after the item resolved (only when some exist). */
+  readonly authorizeCall?: (identity: Identity, server: string, kind: ListKind, name: string, args: unknown) => boolean;
 }
 
 /** The name (or URI) a selected item is shown under, and the item as shown; undefined when not selected. */

@@ -54,12 +54,13 @@ describe('roles and policies', () => {
           { description: 'graph users read the knowledge graph', who: { roles: ['graph'] }, servers: ['memory'], tools: ['read_graph', 'search_nodes'], prompts: [], resources: [] },
           { description: 'the basics endpoint is open to every authenticated role listed here', who: { roles: ['graph'] }, servers: ['basics'] },
           { description: 'admins use everything', who: { roles: ['admin'] } },
+          { description: 'the polite may echo, politely', who: { roles: ['polite'] }, servers: ['everything'], tools: ['echo'], when: "args.message.startsWith('please')" },
         ],
       },
     });
     store = await openSqliteStore(join(gateway.configFile, '..', 'data', 'gatehouse.db'));
     const registry = await Registry.open({ store, separator: '__', defaultStatus: 'approved', stdioRegistration: { enabled: false, allowedCommands: [] } });
-    for (const role of ['reader', 'graph', 'admin', 'nobody']) {
+    for (const role of ['reader', 'graph', 'admin', 'nobody', 'polite']) {
       tokens[role] = (await registry.createApiKey({ name: role, roles: [role], actor: 'test' })).token;
     }
   });
@@ -133,6 +134,18 @@ describe('roles and policies', () => {
       await assert.rejects(reader.readResource({ uri: 'demo://resource/dynamic/text/1' }), /No resource|-32002/);
     } finally {
       await reader.close();
+    }
+  });
+
+  test('a condition on the arguments lets some calls of a listed tool through and refuses the others', async () => {
+    const polite = await connect(`${gateway.url}/mcp`, tokens.polite!);
+    try {
+      assert.deepEqual((await polite.listTools()).tools.map((tool) => tool.name), ['everything__echo']);
+      const allowed = await polite.callTool({ name: 'everything__echo', arguments: { message: 'please echo' } });
+      assert.match(JSON.stringify(allowed.content), /please echo/);
+      await assert.rejects(polite.callTool({ name: 'everything__echo', arguments: { message: 'echo now' } }), /policy does not allow this call/);
+    } finally {
+      await polite.close();
     }
   });
 });

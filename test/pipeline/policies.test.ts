@@ -60,3 +60,29 @@ test('callers to whom the same policies apply share one key, so their lists are 
   assert.notEqual(a.key, c.key);
   assert.equal(a.permits, b.permits);
 });
+
+test('a condition on the arguments decides each call of an item the caller is shown', () => {
+  const policies = new Policies([
+    rule({ who: who({ roles: ['ops'] }), servers: ['files'], tools: ['read_file'], when: "args.path.startsWith('/srv/public/')" }),
+    rule({ who: who({ roles: ['ops'] }), servers: ['files'], tools: ['list_*'] }),
+    rule({ effect: 'deny', servers: ['files'], tools: ['list_*'], when: "args.path == '/srv/secret' || user.team == 'interns'" }),
+  ]);
+  assert.equal(policies.hasConditions, true);
+  const ops = person({ roles: ['ops'] });
+  const intern = person({ roles: ['ops'], team: 'interns' });
+  const { permits } = policies.permitsFor(ops, '*')!;
+  // Listing: a conditional allow shows the tool; a conditional deny hides nothing.
+  assert.equal(permits('files', 'tools', 'read_file'), true);
+  assert.equal(permits('files', 'tools', 'list_directory'), true);
+  assert.equal(policies.allowsCall(ops, '*', 'files', 'tools', 'read_file', { path: '/srv/public/a.txt' }), true);
+  assert.equal(policies.allowsCall(ops, '*', 'files', 'tools', 'read_file', { path: '/etc/passwd' }), false);
+  // A missing argument cannot satisfy the condition.
+  assert.equal(policies.allowsCall(ops, '*', 'files', 'tools', 'read_file', {}), false);
+  assert.equal(policies.allowsCall(ops, '*', 'files', 'tools', 'list_directory', { path: '/srv' }), true);
+  assert.equal(policies.allowsCall(ops, '*', 'files', 'tools', 'list_directory', { path: '/srv/secret' }), false);
+  assert.equal(policies.allowsCall(intern, '*', 'files', 'tools', 'list_directory', { path: '/srv' }), false);
+});
+
+test('a condition that is not CEL is a config error naming the policy', () => {
+  assert.throws(() => new Policies([rule({ when: 'args.(' })]), /auth\.policies\.0\.when/);
+});

@@ -1,5 +1,6 @@
 import picomatch from 'picomatch';
 import type { Identity } from '../../core/index.js';
+import { compileCondition, type Condition } from './condition.js';
 
 /** A policy as the config's zod schema produces it (structural: pipeline does not import config). */
 export interface PolicyRule {
@@ -17,6 +18,8 @@ export interface PolicyRule {
   readonly tools?: readonly string[] | undefined;
   readonly prompts?: readonly string[] | undefined;
   readonly resources?: readonly string[] | undefined;
+  /** A CEL condition on the call (its arguments, the caller). */
+  readonly when?: string | undefined;
 }
 
 export type ItemKind = 'tools' | 'prompts' | 'resources' | 'resourceTemplates';
@@ -30,6 +33,7 @@ interface CompiledRule {
   readonly servers: (name: string) => boolean;
   /** Per kind: undefined = every item of that kind; a matcher otherwise. */
   readonly items: Readonly<Record<'tools' | 'prompts' | 'resources', ((name: string) => boolean) | undefined>>;
+  readonly when: Condition | undefined;
 }
 
 function anyGlob(globs: readonly string[]): (value: string) => boolean {
@@ -38,7 +42,7 @@ function anyGlob(globs: readonly string[]): (value: string) => boolean {
   return (value) => matchers.some((matches) => matches(value));
 }
 
-function compileRule(rule: PolicyRule): CompiledRule {
+function compileRule(rule: PolicyRule, index: number): CompiledRule {
   const who = rule.who;
   const appliesTo =
     who === undefined
@@ -59,6 +63,7 @@ function compileRule(rule: PolicyRule): CompiledRule {
     appliesTo,
     servers: anyGlob(rule.servers),
     items: { tools: kind(rule.tools), prompts: kind(rule.prompts), resources: kind(rule.resources) },
+    when: rule.when === undefined ? undefined : compileCondition(rule.when, `auth.policies.${index}.when`),
   };
 }
 
@@ -72,12 +77,33 @@ export class Policies {
   private readonly rules: readonly CompiledRule[];
   private readonly permitsByKey = new Map<string, Permits>();
 
+  /** Whether any rule has a condition: only then is anything checked per call. */
+  readonly hasConditions: boolean;
+
   constructor(rules: readonly PolicyRule[]) {
     this.rules = rules.map(compileRule);
+    this.hasConditions = this.rules.some((rule) => rule.when !== undefined);
   }
 
   get empty(): boolean {
     return this.rules.length === 0;
+  }
+
+  /**
+   * Whether a call to an item the caller was shown may go ahead with these arguments: a covering
+   * deny whose condition holds refuses it; otherwise a covering allow whose condition holds (or that
+   * has none) lets it through.
+   */
+  allowsCall(identity: Identity, endpoint: string, server: string, kind: ItemKind, name: string, args: unknown): boolean {
+    let allowed = false;
+    for (const rule of this.rules) {
+      if (!rule.appliesTo(identity) || !covers(rule, endpoint, server, kind, name)) continue;
+      const holds = rule.when === undefined || rule.when({ server, kind, name, args, identity });
+      if (!holds) continue;
+      if (!rule.allow) return false;
+      allowed = true;
+    }
+    return allowed;
   }
 
   /**
@@ -106,15 +132,22 @@ export class Policies {
   }
 }
 
+function covers(rule: CompiledRule, endpoint: string, server: string, kind: ItemKind, name: string): boolean {
+  // A policy names a server, or the virtual server whose endpoint the caller came through.
+  if (!rule.servers(server) && !rule.servers(endpoint)) return false;
+  const items = rule.items[kind === 'resourceTemplates' ? 'resources' : kind];
+  return items === undefined || items(name);
+}
+
+/** What a caller is shown: a conditional allow still shows the item (some calls may pass); a conditional deny hides nothing. */
 function decide(rules: readonly CompiledRule[], endpoint: string, server: string, kind: ItemKind, name: string): boolean {
-  const itemKind = kind === 'resourceTemplates' ? 'resources' : kind;
   let allowed = false;
   for (const rule of rules) {
-    // A policy names a server, or the virtual server whose endpoint the caller came through.
-    if (!rule.servers(server) && !rule.servers(endpoint)) continue;
-    const items = rule.items[itemKind];
-    if (items !== undefined && !items(name)) continue;
-    if (!rule.allow) return false;
+    if (!covers(rule, endpoint, server, kind, name)) continue;
+    if (!rule.allow) {
+      if (rule.when === undefined) return false;
+      continue;
+    }
     allowed = true;
   }
   return allowed;
