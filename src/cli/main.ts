@@ -104,7 +104,16 @@ program
       const target = server.transport === 'stdio' ? `${server.command} ${server.args.join(' ')}` : server.url;
       process.stdout.write(`${name}\t${server.transport}\t${server.enabled ? 'enabled' : 'disabled'}\t${target}\n`);
     }
-    process.stdout.write(`ok: ${Object.keys(config.servers).length} server(s)\n`);
+    for (const [name, virtual] of Object.entries(config.virtualServers)) {
+      process.stdout.write(`${name}\tvirtual\t${virtual.enabled ? 'enabled' : 'disabled'}\t${virtual.tools.length} tool, ${virtual.prompts.length} prompt, ${virtual.resources.length} resource selector(s)\n`);
+    }
+    const counts = [
+      `${Object.keys(config.servers).length} server(s)`,
+      `${Object.keys(config.virtualServers).length} virtual server(s)`,
+      `${config.auth.policies.length} polic${config.auth.policies.length === 1 ? 'y' : 'ies'}`,
+      `authentication ${config.auth.required ? 'required' : 'optional'}`,
+    ];
+    process.stdout.write(`ok: ${counts.join(', ')}\n`);
   });
 
 program

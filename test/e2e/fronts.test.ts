@@ -330,6 +330,8 @@ describe('the gatehouse CLI', { concurrency: true }, () => {
           remote: { url: 'http://127.0.0.1:3001/mcp' },
           legacy: { url: 'http://127.0.0.1:3002/sse', transport: 'sse', enabled: false },
         },
+        virtualServers: { basics: { tools: [{ server: 'everything', name: 'echo' }] } },
+        auth: { policies: [{ who: { roles: ['reader'] }, servers: ['everything'] }] },
       }),
     );
     const run = await runCli(['check', '--config', file]);
@@ -337,7 +339,8 @@ describe('the gatehouse CLI', { concurrency: true }, () => {
     assert.match(run.stdout, /^everything\tstdio\tenabled\t.*server-everything/m);
     assert.match(run.stdout, /^remote\tstreamable-http\tenabled\thttp:\/\/127\.0\.0\.1:3001\/mcp$/m);
     assert.match(run.stdout, /^legacy\tsse\tdisabled\thttp:\/\/127\.0\.0\.1:3002\/sse$/m);
-    assert.match(run.stdout, /ok: 3 server\(s\)/);
+    assert.match(run.stdout, /^basics\tvirtual\tenabled\t1 tool, 0 prompt, 0 resource selector\(s\)$/m);
+    assert.match(run.stdout, /ok: 3 server\(s\), 1 virtual server\(s\), 1 policy, authentication optional/);
   });
 
   test('check exits 1 and names the file and the path of every problem in a bad file', async () => {
