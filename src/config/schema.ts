@@ -1,6 +1,6 @@
 import { parse as parseCel } from '@bufbuild/cel';
 import { z } from 'zod';
-import { SERVER_NAME, SERVER_NAME_RULE, serverSchema, serverStatusSchema, virtualServerSchema } from '../registry/index.js';
+import { SERVER_NAME, SERVER_NAME_RULE, policySchema, serverSchema, serverStatusSchema, virtualServerSchema, type PolicySpec } from '../registry/index.js';
 
 /**
  * The configuration file's one schema (CONVENTIONS rule 5): the YAML loader, the JSON Schema for
@@ -37,39 +37,6 @@ const issuerSchema = z
   })
   .describe('An OIDC / OAuth 2.1 authorization server whose JWT access tokens the gateway accepts.');
 
-const policySchema = z
-  .strictObject({
-    description: z.string().optional(),
-    effect: z.enum(['allow', 'deny']).default('allow').describe('deny wins over allow.'),
-    who: z
-      .strictObject({
-        users: z.array(z.string()).default([]).describe('User ids (the token\'s user claim).'),
-        groups: z.array(z.string()).default([]),
-        teams: z.array(z.string()).default([]),
-        roles: z.array(z.string()).default([]).describe('Roles of an API key, or from the token\'s roles claim.'),
-        keys: z.array(z.string()).default([]).describe('API key ids.'),
-      })
-      .optional()
-      .describe('Whom the policy is for: anyone matching one entry. Left out: everyone, anonymous callers included.'),
-    servers: z
-      .array(z.string().min(1))
-      .default(['*'])
-      .describe('Servers (and virtual servers, whose endpoint the call came through) the policy covers; globs.'),
-    tools: z.array(z.string()).optional().describe('Tool names (globs). A policy naming none of tools, prompts and resources covers all three; one naming some covers only those.'),
-    prompts: z.array(z.string()).optional().describe('Prompt names (globs).'),
-    resources: z.array(z.string()).optional().describe('Resource URIs and URI templates (globs; ** crosses "/").'),
-    when: z
-      .string()
-      .min(1)
-      .optional()
-      .describe(
-        'A CEL condition on the call, e.g. "args.path.startsWith(\'/srv/public/\')" or "args.repo in [\'acme/web\']"; ' +
-          'variables: args, name, server, kind, user {id, name, groups, team, roles}. A conditional allow still lists the item; ' +
-          'calls whose arguments fail it are refused. A condition that cannot be evaluated counts as false.',
-      ),
-  })
-  .describe('Who may use which tools, prompts and resources. Once any policy exists, what no policy allows is denied.');
-
 const authSchema = z
   .strictObject({
     required: z
@@ -89,7 +56,7 @@ const authSchema = z
 
 export type IssuerConfig = z.output<typeof issuerSchema>;
 export type AuthConfig = z.output<typeof authSchema>;
-export type PolicyConfig = z.output<typeof policySchema>;
+export type PolicyConfig = PolicySpec;
 
 export const configSchema = z
   .strictObject({

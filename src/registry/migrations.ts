@@ -48,6 +48,8 @@ export interface RegistryTables {
     last_used_at: string | null;
     created_by: string;
   };
+  /** `spec` is the policy's JSON. */
+  policies: { id: string; position: number; spec: string; source: string; created_at: string; updated_at: string };
 }
 
 interface Migration {
@@ -163,6 +165,22 @@ const migrations: readonly Migration[] = [
         .addColumn('rotated_from', 'text')
         .addColumn('last_used_at', 'text')
         .addColumn('created_by', 'text', (column) => column.notNull())
+        .execute();
+    },
+  },
+  {
+    version: 3,
+    description: 'policies',
+    async up(db) {
+      // A handful of rows, read whole on every change: the primary key is all the indexing they need.
+      await db.schema
+        .createTable('policies')
+        .addColumn('id', 'text', (column) => column.primaryKey())
+        .addColumn('position', 'integer', (column) => column.notNull())
+        .addColumn('spec', 'text', (column) => column.notNull())
+        .addColumn('source', 'text', (column) => column.notNull())
+        .addColumn('created_at', 'text', (column) => column.notNull())
+        .addColumn('updated_at', 'text', (column) => column.notNull())
         .execute();
     },
   },

@@ -4,6 +4,7 @@ import {
   checkPageLimit,
   compareApiKeys,
   compareFingerprints,
+  comparePolicies,
   compareText,
   duplicateApiKey,
   healthSummaries,
@@ -21,6 +22,7 @@ import type {
   HealthSummary,
   LearntState,
   Page,
+  PolicyRecord,
   ServerRecord,
   Store,
   ToolFingerprint,
@@ -37,6 +39,7 @@ export class MemoryStore implements Store {
   private readonly now: () => string;
   private readonly servers = new Map<string, ServerRecord>();
   private readonly virtualServers = new Map<string, VirtualServerRecord>();
+  private readonly policies = new Map<string, PolicyRecord>();
   private readonly learnt = new Map<string, LearntState>();
   /** server → "tool\0fingerprint" → row */
   private readonly fingerprints = new Map<string, Map<string, ToolFingerprint>>();
@@ -107,6 +110,35 @@ export class MemoryStore implements Store {
 
   async deleteVirtualServer(name: string): Promise<boolean> {
     const deleted = this.virtualServers.delete(name);
+    if (deleted) this.currentRevision += 1;
+    return deleted;
+  }
+
+  async listPolicies(): Promise<PolicyRecord[]> {
+    return structuredClone([...this.policies.values()].sort(comparePolicies));
+  }
+
+  async getPolicy(id: string): Promise<PolicyRecord | undefined> {
+    return structuredClone(this.policies.get(id));
+  }
+
+  async putPolicy(record: Omit<PolicyRecord, 'createdAt' | 'updatedAt'>): Promise<PolicyRecord> {
+    const now = this.now();
+    const stored: PolicyRecord = {
+      id: record.id,
+      position: record.position,
+      spec: structuredClone(record.spec),
+      source: record.source,
+      createdAt: this.policies.get(record.id)?.createdAt ?? now,
+      updatedAt: now,
+    };
+    this.policies.set(record.id, stored);
+    this.currentRevision += 1;
+    return structuredClone(stored);
+  }
+
+  async deletePolicy(id: string): Promise<boolean> {
+    const deleted = this.policies.delete(id);
     if (deleted) this.currentRevision += 1;
     return deleted;
   }

@@ -1,5 +1,5 @@
 import { GatehouseError } from '../core/index.js';
-import type { ApiKeyRecord, HealthSample, HealthSummary, ToolFingerprint } from './store.js';
+import type { ApiKeyRecord, HealthSample, HealthSummary, PolicyRecord, ToolFingerprint } from './store.js';
 
 /**
  * What the memory, SQLite and PostgreSQL stores share, so that the three give the same answers to
@@ -40,6 +40,11 @@ export function compareText(left: string, right: string): number {
 
 export function byName<T extends { readonly name: string }>(left: T, right: T): number {
   return compareText(left.name, right.name);
+}
+
+/** By position; records at the same position (two replicas adding at once) by id. */
+export function comparePolicies(left: PolicyRecord, right: PolicyRecord): number {
+  return left.position - right.position || compareText(left.id, right.id);
 }
 
 export function compareFingerprints(left: ToolFingerprint, right: ToolFingerprint): number {

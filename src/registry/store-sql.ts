@@ -1,12 +1,13 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { RegistryTables, SqlDialectName } from './migrations.js';
-import type { ServerSpec, ServerStatus, VirtualServerSpec } from './server-spec.js';
+import type { PolicySpec, ServerSpec, ServerStatus, VirtualServerSpec } from './server-spec.js';
 import {
   byName,
   canonicalApiKey,
   checkPageLimit,
   compareApiKeys,
   compareFingerprints,
+  comparePolicies,
   compareText,
   duplicateApiKey,
   healthSummaries,
@@ -23,6 +24,7 @@ import type {
   HealthSummary,
   LearntState,
   Page,
+  PolicyRecord,
   RecordSource,
   ServerRecord,
   Store,
@@ -67,6 +69,17 @@ function toVirtualServerRecord(row: Row<'virtual_servers'>): VirtualServerRecord
   return {
     name: row.name,
     spec: parseJson<VirtualServerSpec>(row.spec),
+    source: row.source as RecordSource,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toPolicyRecord(row: Row<'policies'>): PolicyRecord {
+  return {
+    id: row.id,
+    position: row.position,
+    spec: parseJson<PolicySpec>(row.spec),
     source: row.source as RecordSource,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -145,7 +158,7 @@ export class SqlStore implements Store {
     }
   }
 
-  /** In the transaction that changed servers or virtual servers, so replicas polling it never miss a change. */
+  /** In the transaction that changed servers, virtual servers or policies, so replicas polling it never miss a change. */
   private async bumpRevision(transaction: Transaction<RegistryTables>): Promise<void> {
     await transaction
       .updateTable('registry_meta')
@@ -227,6 +240,45 @@ export class SqlStore implements Store {
     return this.run((db) =>
       db.transaction().execute(async (transaction) => {
         const result = await transaction.deleteFrom('virtual_servers').where('name', '=', name).executeTakeFirst();
+        const deleted = result.numDeletedRows > 0n;
+        if (deleted) await this.bumpRevision(transaction);
+        return deleted;
+      }),
+    );
+  }
+
+  listPolicies(): Promise<PolicyRecord[]> {
+    return this.run(async (db) => (await db.selectFrom('policies').selectAll().execute()).map(toPolicyRecord).sort(comparePolicies));
+  }
+
+  getPolicy(id: string): Promise<PolicyRecord | undefined> {
+    return this.run(async (db) => {
+      const row = await db.selectFrom('policies').selectAll().where('id', '=', id).executeTakeFirst();
+      return row === undefined ? undefined : toPolicyRecord(row);
+    });
+  }
+
+  async putPolicy(record: Omit<PolicyRecord, 'createdAt' | 'updatedAt'>): Promise<PolicyRecord> {
+    const now = this.now();
+    const fields = { position: record.position, spec: JSON.stringify(record.spec), source: record.source, updated_at: now };
+    return this.run((db) =>
+      db.transaction().execute(async (transaction) => {
+        const row = await transaction
+          .insertInto('policies')
+          .values({ id: record.id, created_at: now, ...fields })
+          .onConflict((conflict) => conflict.column('id').doUpdateSet(fields))
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await this.bumpRevision(transaction);
+        return toPolicyRecord(row);
+      }),
+    );
+  }
+
+  deletePolicy(id: string): Promise<boolean> {
+    return this.run((db) =>
+      db.transaction().execute(async (transaction) => {
+        const result = await transaction.deleteFrom('policies').where('id', '=', id).executeTakeFirst();
         const deleted = result.numDeletedRows > 0n;
         if (deleted) await this.bumpRevision(transaction);
         return deleted;

@@ -1,4 +1,4 @@
-import type { ServerSpec, ServerStatus, VirtualServerSpec } from './server-spec.js';
+import type { PolicySpec, ServerSpec, ServerStatus, VirtualServerSpec } from './server-spec.js';
 
 /**
  * The registry's persistence (DESIGN: one interface, SQLite embedded and PostgreSQL shared, one
@@ -21,6 +21,23 @@ export interface ServerRecord {
 export interface VirtualServerRecord {
   readonly name: string;
   readonly spec: VirtualServerSpec;
+  readonly source: RecordSource;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/**
+ * A policy (roles and policies, issue #5). File policies have the ids `file-0`, `file-1`, … by their
+ * place in `auth.policies`; API ones `pol_` and random characters.
+ */
+export interface PolicyRecord {
+  readonly id: string;
+  /**
+   * Where it sits in listings. Deny wins whatever the order, so this changes no decision; it keeps
+   * lists (and the order the gateway compiles them in) the same on every read and every replica.
+   */
+  readonly position: number;
+  readonly spec: PolicySpec;
   readonly source: RecordSource;
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -127,8 +144,16 @@ export interface Store {
   putVirtualServer(record: Omit<VirtualServerRecord, 'createdAt' | 'updatedAt'>): Promise<VirtualServerRecord>;
   deleteVirtualServer(name: string): Promise<boolean>;
 
+  /** Ordered by position, ties by id. */
+  listPolicies(): Promise<PolicyRecord[]>;
+  getPolicy(id: string): Promise<PolicyRecord | undefined>;
+  /** Inserts or replaces; keeps `createdAt` of an existing record. Bumps the revision. */
+  putPolicy(record: Omit<PolicyRecord, 'createdAt' | 'updatedAt'>): Promise<PolicyRecord>;
+  /** True when a record was deleted. Bumps the revision when it was. */
+  deletePolicy(id: string): Promise<boolean>;
+
   /**
-   * A number that grows whenever servers or virtual servers change, so that replicas sharing one
+   * A number that grows whenever servers, virtual servers or policies change, so that replicas sharing one
    * database notice each other's changes by polling one row.
    */
   revision(): Promise<number>;

@@ -13,6 +13,7 @@ import {
   openPostgresStore,
   openSqliteStore,
   openStore,
+  policySchema,
   serverSchema,
   virtualServerSchema,
   type ApiKeyRecord,
@@ -42,6 +43,7 @@ const at = (seconds: number): string => new Date(Date.parse('2031-01-01T00:00:00
 
 const spec = (command: string): ServerSpec => serverSchema.parse({ command, args: ['--stdio'], tags: ['dev'] });
 const virtualSpec = (tool: string) => virtualServerSchema.parse({ tools: [{ server: 'github', name: tool }] });
+const policySpec = (role: string) => policySchema.parse({ who: { roles: [role] }, servers: ['github'], tools: ['get_*'], when: 'args.repo == "acme/web"' });
 
 function learnt(server: string, toolNames: readonly string[]): LearntState {
   return {
@@ -185,6 +187,56 @@ function storeContract(fresh: () => Promise<Subject>): void {
     await expectSame('learnt state, health and admin events');
     await store.deleteServer('web');
     await expectGrowth('deleteServer');
+    await store.putPolicy({ id: 'pol_a', position: 0, spec: policySpec('reader'), source: 'api' });
+    await expectGrowth('putPolicy');
+    await store.putPolicy({ id: 'pol_a', position: 0, spec: policySpec('writer'), source: 'api' });
+    await expectGrowth('putPolicy replacing');
+    await store.getPolicy('pol_a');
+    await store.listPolicies();
+    await store.deletePolicy('nothing-here');
+    await expectSame('policy reads and deleting a policy that is not there');
+    await store.deletePolicy('pol_a');
+    await expectGrowth('deletePolicy');
+  });
+
+  test('a put policy reads back by id and in the list, which is ordered by position, ties by id', async () => {
+    const first = await store.putPolicy({ id: 'pol_b', position: 1, spec: policySpec('reader'), source: 'api' });
+    await store.putPolicy({ id: 'file-0', position: 0, spec: policySpec('admin'), source: 'file' });
+    await store.putPolicy({ id: 'pol_a', position: 1, spec: policySpec('writer'), source: 'api' });
+    await store.putPolicy({ id: 'pol_c', position: 10, spec: policySpec('auditor'), source: 'api' });
+
+    assert.deepEqual(await store.getPolicy('pol_b'), first);
+    assert.deepEqual(first.spec, policySpec('reader'));
+    assert.equal(first.position, 1);
+    assert.equal(first.source, 'api');
+    assert.equal(first.createdAt, first.updatedAt);
+    assert.deepEqual((await store.listPolicies()).map((record) => record.id), ['file-0', 'pol_a', 'pol_b', 'pol_c'], '10 sorts after 1 as a number');
+    assert.equal(await store.getPolicy('missing'), undefined);
+  });
+
+  test('replacing a policy keeps its createdAt, moves its updatedAt and stores the new fields; deleting says whether there was one', async () => {
+    const first = await store.putPolicy({ id: 'pol_a', position: 3, spec: policySpec('reader'), source: 'api' });
+    const second = await store.putPolicy({ id: 'pol_a', position: 4, spec: policySpec('writer'), source: 'file' });
+
+    assert.equal(second.createdAt, first.createdAt);
+    assert.ok(second.updatedAt > first.updatedAt, `${second.updatedAt} should be after ${first.updatedAt}`);
+    assert.deepEqual(await store.getPolicy('pol_a'), second);
+    assert.deepEqual(second.spec, policySpec('writer'));
+    assert.equal(second.position, 4);
+    assert.equal(second.source, 'file');
+    assert.equal((await store.listPolicies()).length, 1);
+
+    assert.equal(await store.deletePolicy('pol_a'), true);
+    assert.equal(await store.deletePolicy('pol_a'), false);
+    assert.equal(await store.getPolicy('pol_a'), undefined);
+    assert.deepEqual(await store.listPolicies(), []);
+  });
+
+  test('a policy with every field left to its default round-trips as written', async () => {
+    const open = policySchema.parse({});
+    await store.putPolicy({ id: 'pol_open', position: 0, spec: open, source: 'api' });
+    assert.deepEqual((await store.getPolicy('pol_open'))?.spec, open);
+    assert.deepEqual(open, { effect: 'allow', servers: ['*'] }, 'no who, tools or when: the record says so by leaving them out');
   });
 
   test('deleting a server deletes its learnt state, fingerprints and health, and nothing of other servers', async () => {
@@ -424,6 +476,14 @@ function storeContract(fresh: () => Promise<Subject>): void {
     ((await store.getApiKey('k1'))?.endpoints as string[]).push('mutated-read');
     ((await store.listApiKeys())[0]?.roles as string[]).push('mutated-list');
     assert.deepEqual(await store.getApiKey('k1'), apiKey('k1', { roles: ['reader'], endpoints: ['github'] }));
+
+    const policyInput = { id: 'pol_a', position: 0, spec: policySpec('reader'), source: 'api' as const };
+    const policy = await store.putPolicy(policyInput);
+    policyInput.spec.servers.push('mutated-input');
+    policy.spec.servers.push('mutated-output');
+    (await store.getPolicy('pol_a'))?.spec.servers.push('mutated-read');
+    (await store.listPolicies())[0]?.spec.servers.push('mutated-list');
+    assert.deepEqual((await store.getPolicy('pol_a'))?.spec, policySpec('reader'));
   });
 }
 
@@ -442,6 +502,7 @@ function persistenceContract(fresh: () => Promise<Subject>): void {
   test('data survives close and reopen, and reopening migrates nothing twice', async () => {
     const store = await subject.open({ now: steppingClock() });
     const server = await store.putServer({ name: 'web', spec: spec('web-mcp'), status: 'approved', source: 'api' });
+    const policy = await store.putPolicy({ id: 'pol_a', position: 0, spec: policySpec('reader'), source: 'api' });
     const event = await store.appendAdminEvent({ at: at(1), actor: 'alice', action: 'server.create', target: 'web', detail: {} });
     const revision = await store.revision();
     await store.close();
@@ -450,6 +511,7 @@ function persistenceContract(fresh: () => Promise<Subject>): void {
     const reopened = await subject.open({ now: steppingClock() });
     try {
       assert.deepEqual(await reopened.getServer('web'), server);
+      assert.deepEqual(await reopened.listPolicies(), [policy]);
       assert.equal(await reopened.revision(), revision);
       assert.deepEqual((await reopened.listAdminEvents({ limit: 10 })).items, [event]);
       const next = await reopened.appendAdminEvent({ at: at(2), actor: 'alice', action: 'server.delete', target: 'web', detail: {} });
@@ -476,6 +538,7 @@ function persistenceContract(fresh: () => Promise<Subject>): void {
     assert.ok(raw !== undefined);
     try {
       // What a Gatehouse from before API keys left behind.
+      await raw.schema.dropTable('policies').execute();
       await raw.schema.dropTable('api_keys').execute();
       await raw.updateTable('gatehouse_schema').set({ version: 1 }).execute();
     } finally {
@@ -488,6 +551,43 @@ function persistenceContract(fresh: () => Promise<Subject>): void {
       assert.deepEqual(await upgraded.listApiKeys(), []);
       await upgraded.putApiKey(apiKey('k1'));
       assert.deepEqual(await upgraded.getApiKey('k1'), apiKey('k1'));
+    } finally {
+      await upgraded.close();
+    }
+    const check = await subject.raw?.();
+    assert.ok(check !== undefined);
+    try {
+      assert.deepEqual(await check.selectFrom('gatehouse_schema').selectAll().execute(), [{ id: 1, version: LATEST_SCHEMA_VERSION }]);
+    } finally {
+      await check.destroy();
+    }
+  });
+
+  test('a version-2 database gains the policies table when opened, and keeps its records and revision', async () => {
+    const store = await subject.open({ now: steppingClock() });
+    const server = await store.putServer({ name: 'web', spec: spec('web-mcp'), status: 'approved', source: 'api' });
+    await store.putApiKey(apiKey('k1'));
+    const revision = await store.revision();
+    await store.close();
+    const raw = await subject.raw?.();
+    assert.ok(raw !== undefined);
+    try {
+      // What a Gatehouse from before policies in the registry left behind.
+      await raw.schema.dropTable('policies').execute();
+      await raw.updateTable('gatehouse_schema').set({ version: 2 }).execute();
+    } finally {
+      await raw.destroy();
+    }
+
+    const upgraded = await subject.open({ now: steppingClock() });
+    try {
+      assert.deepEqual(await upgraded.getServer('web'), server);
+      assert.deepEqual(await upgraded.getApiKey('k1'), apiKey('k1'));
+      assert.equal(await upgraded.revision(), revision);
+      assert.deepEqual(await upgraded.listPolicies(), []);
+      const put = await upgraded.putPolicy({ id: 'pol_a', position: 0, spec: policySpec('reader'), source: 'api' });
+      assert.deepEqual(await upgraded.getPolicy('pol_a'), put);
+      assert.ok((await upgraded.revision()) > revision);
     } finally {
       await upgraded.close();
     }
