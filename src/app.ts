@@ -19,7 +19,7 @@ import {
 import { createLogger, type Logger } from './observability/index.js';
 import { Policies, compileChain, createAuthenticator, createJwtVerifier, type ItemKind, type JwtVerifier } from './pipeline/index.js';
 import type { ListKind, Params, RequestOutcome } from './protocol/index.js';
-import { isApiKeyToken, openStore, Registry, type HealthSummary, type ServerSpec, type VirtualServerSpec } from './registry/index.js';
+import { isApiKeyToken, openStore, Registry, type FileDeclarations, type HealthSummary, type VirtualServerSpec } from './registry/index.js';
 import { AGGREGATE_VIEW_NAME, Router, serverView, virtualView, type View } from './router/index.js';
 import { MemorySessionStore } from './session/index.js';
 import { Upstream } from './upstreams/index.js';
@@ -73,7 +73,9 @@ export class Gateway {
   private healthByServer = new Map<string, HealthSummary>();
   private readonly learning = new Map<string, { timer: NodeJS.Timeout; lists: Partial<Record<ListKind, Params[]>> }>();
   private config: GatehouseConfig;
-  private readonly policies: Policies;
+  private policies: Policies;
+  /** The policy specs behind `policies`, to see when the registry changed them. */
+  private policiesJson: string;
   /** Endpoint views narrowed by policies, per endpoint view and set of applicable policies. */
   private narrowed = new WeakMap<View, Map<string, View>>();
   /** The virtual-server specs behind the current views, to see which views a change touched. */
@@ -97,7 +99,8 @@ export class Gateway {
     // No filters are configured yet (auth, limits, guards come with their issues); the chain is then
     // the router itself, at no cost per call.
     const chain = compileChain<CallContext, RequestOutcome>([], (context) => this.router.route(context.session, context.request));
-    this.policies = new Policies(config.auth.policies);
+    this.policies = new Policies(registry.policies());
+    this.policiesJson = JSON.stringify(registry.policies());
     this.handler = new MessageHandler(this.sessions, chain, this.router, this.logger, (view, identity) => this.viewFor(view as View, identity));
     this.resources.defer(() => registry.store.close());
     this.resources.defer(() => Promise.allSettled([...this.upstreams.values()].map((upstream) => upstream.close())));
@@ -219,7 +222,9 @@ export class Gateway {
     this.virtualSpecs = new Map(catalog.virtualServers);
     this.router.setUpstreams(next);
 
-    const affected = new Set(changedViews);
+    const policiesChanged = this.reloadPolicies();
+    // New policies can change what anyone sees: every session is narrowed again and told.
+    const affected = new Set(policiesChanged ? [...views.keys()] : changedViews);
     for (const session of [...this.sessions.values()]) {
       const view = views.get(session.view.name);
       // Every session follows its endpoint's current definition; only affected ones are told.
@@ -236,6 +241,29 @@ export class Gateway {
     if (touched.size > 0 || changedViews.length > 0) this.logger.info(change, 'catalog applied');
     if (added.length > 0 && this.http) this.warmUp(added);
     return change;
+  }
+
+  /**
+   * Rebuilds the policies when the registry's changed (the file, the admin API, another replica).
+   * A set that cannot be compiled is refused with a log line and the running one stays.
+   */
+  private reloadPolicies(): boolean {
+    const specs = this.registry.policies();
+    const json = JSON.stringify(specs);
+    if (json === this.policiesJson) return false;
+    let next: Policies;
+    try {
+      next = new Policies(specs);
+    } catch (error) {
+      this.logger.error({ reason: toGatehouseError(error).message }, 'policies not applied: the running ones stay');
+      return false;
+    }
+    this.policies = next;
+    this.policiesJson = json;
+    this.narrowed = new WeakMap();
+    this.router.catalog.clearViews();
+    this.logger.info({ policies: specs.length }, 'policies applied');
+    return true;
   }
 
   /** Connects upstreams in the background and fills the list caches, so the first client waits less. */
@@ -449,8 +477,12 @@ export class Gateway {
       this.logger.error({ file, reason: toGatehouseError(error).message }, 'config file not applied: the running config stays');
       return false;
     }
-    const restartOnly = (['listen', 'limits', 'store', 'dataDir', 'admin', 'auth', 'separator', 'sessions'] as const).filter(
-      (key) => JSON.stringify(config[key]) !== JSON.stringify(this.config[key]),
+    // Policies are registry records and apply now; the rest of `auth` needs the next start.
+    const withoutPolicies = (settings: GatehouseConfig): unknown => ({ ...settings.auth, policies: undefined });
+    const restartOnly = (['listen', 'limits', 'store', 'dataDir', 'admin', 'auth', 'separator', 'sessions'] as const).filter((key) =>
+      key === 'auth'
+        ? JSON.stringify(withoutPolicies(config)) !== JSON.stringify(withoutPolicies(this.config))
+        : JSON.stringify(config[key]) !== JSON.stringify(this.config[key]),
     );
     if (restartOnly.length > 0) this.logger.warn({ settings: restartOnly }, 'these settings changed in the file and apply at the next start');
     this.config = { ...this.config, servers: config.servers, virtualServers: config.virtualServers, upstreamDefaults: config.upstreamDefaults };
@@ -561,8 +593,8 @@ const CONFIG_SETTLE_MS = 150;
 /** A server's four lists arrive within moments of each other; write them once. */
 const LEARN_SETTLE_MS = 200;
 
-function declarations(config: GatehouseConfig): { servers: Record<string, ServerSpec>; virtualServers: Record<string, VirtualServerSpec> } {
-  return { servers: config.servers, virtualServers: config.virtualServers };
+function declarations(config: GatehouseConfig): FileDeclarations {
+  return { servers: config.servers, virtualServers: config.virtualServers, policies: config.auth.policies };
 }
 
 function sameSpec(a: unknown, b: unknown): boolean {

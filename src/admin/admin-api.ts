@@ -1,13 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import { GatehouseError } from '../core/index.js';
-import { serverSchema, virtualServerSchema } from '../registry/index.js';
+import { policySchema, serverSchema, virtualServerSchema } from '../registry/index.js';
 import { LOCAL_ACTOR, type AdminDeps } from './admin-deps.js';
 import { exchangeRoutes } from './exchange-routes.js';
 import { gatewayRoutes } from './gateway-routes.js';
 import { keyRoutes } from './key-routes.js';
 import { readJsonBody, sendError, sendJson } from './http-io.js';
 import { buildOpenApiDocument } from './openapi.js';
+import { policyRoutes } from './policy-routes.js';
 import { compilePath, defineRoute, type AdminRoute, type RouteMatcher } from './route.js';
 import {
   createKeyBodySchema,
@@ -23,6 +24,8 @@ import {
   keyItemSchema,
   keyListSchema,
   openApiDocumentSchema,
+  policyItemSchema,
+  policyListSchema,
   rotateKeyBodySchema,
   rotatedKeySchema,
   serverDetailSchema,
@@ -49,7 +52,15 @@ const openApiRoute = defineRoute({
 });
 
 /** Every route the API serves; the OpenAPI document is built from this same list. */
-export const adminRoutes: readonly AdminRoute[] = [...serverRoutes, ...virtualServerRoutes, ...exchangeRoutes, ...keyRoutes, ...gatewayRoutes, openApiRoute];
+export const adminRoutes: readonly AdminRoute[] = [
+  ...serverRoutes,
+  ...virtualServerRoutes,
+  ...exchangeRoutes,
+  ...keyRoutes,
+  ...policyRoutes,
+  ...gatewayRoutes,
+  openApiRoute,
+];
 
 let cachedDocument: Record<string, unknown> | undefined;
 
@@ -64,6 +75,7 @@ export function openApiDocument(): Record<string, unknown> {
       [importBodySchema, 'ImportRequest'],
       [createKeyBodySchema, 'CreateApiKeyRequest'],
       [rotateKeyBodySchema, 'RotateApiKeyRequest'],
+      [policySchema, 'PolicySpecInput'],
     ]),
     responseSchemas: new Map<z.ZodType, string>([
       [serverSchema, 'ServerSpec'],
@@ -81,6 +93,9 @@ export function openApiDocument(): Record<string, unknown> {
       [keyListSchema, 'ApiKeyList'],
       [issuedKeySchema, 'IssuedApiKey'],
       [rotatedKeySchema, 'RotatedApiKey'],
+      [policySchema, 'PolicySpec'],
+      [policyItemSchema, 'Policy'],
+      [policyListSchema, 'PolicyList'],
       [healthListSchema, 'HealthList'],
       [statusSchema, 'Status'],
       [openApiDocumentSchema, 'OpenApiDocument'],
@@ -91,6 +106,7 @@ export function openApiDocument(): Record<string, unknown> {
       { name: 'virtual servers', description: 'Curated endpoints serving a selection of other servers\' tools, prompts and resources.' },
       { name: 'import and export', description: 'Client configurations and server.json documents in and out.' },
       { name: 'keys', description: 'API keys for agents and scripts: created, rotated and revoked here; a token is shown only once.' },
+      { name: 'policies', description: 'Who may use which tools, prompts and resources: the config file\'s policies (read-only) and those added here.' },
       { name: 'gateway', description: 'Status, health and the change log.' },
     ],
   });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { apiKeyGrantSchema, durationSchema, serverNameSchema, serverSchema, serverStatusSchema, virtualServerSchema } from '../registry/index.js';
+import { apiKeyGrantSchema, durationSchema, policySchema, serverNameSchema, serverSchema, serverStatusSchema, virtualServerSchema } from '../registry/index.js';
 
 /**
  * The admin API's request and response bodies, described once (CONVENTIONS rule 5): requests are
@@ -90,6 +90,11 @@ export const rotateKeyBodySchema = z.preprocess(
     expires: keyExpires.optional().describe(`${keyExpires.description} Default: the old key's lifetime, counted from now.`),
   }),
 );
+
+/** A policy as under auth.policies in the config file; its id is given by the gateway. */
+export const createPolicyBodySchema = policySchema;
+
+export const replacePolicyBodySchema = policySchema;
 
 // ---- responses ------------------------------------------------------------------------------
 
@@ -275,6 +280,22 @@ export const rotatedKeySchema = issuedKeySchema
   .extend({ previous: keyItemSchema.describe('The key rotated away from; its expiresAt is now the end of the overlap.') })
   .describe('The new API key, its token, and the key it replaces.');
 
+export const policyItemSchema = z
+  .object({
+    id: z.string().describe('file-<n> for auth.policies[n] of the config file; pol_… for policies made through this API.'),
+    source: recordFields.source,
+    readOnly: recordFields.readOnly,
+    position: z.number().int().describe('Listing order within its source. Deny wins over allow whatever the order.'),
+    createdAt: isoTime,
+    updatedAt: isoTime,
+    spec: policySchema,
+  })
+  .describe('A policy: who may use which tools, prompts and resources of which servers, and on what condition.');
+
+export const policyListSchema = z.object({
+  items: z.array(policyItemSchema).describe('Every policy in force: the config file\'s first, then the API\'s, each by position.'),
+});
+
 export const openApiDocumentSchema = z.record(z.string(), z.unknown()).describe('This document.');
 
 export type ServerItem = z.output<typeof serverItemSchema>;
@@ -286,3 +307,4 @@ export type RuntimeView = z.output<typeof runtimeSchema>;
 export type ImportResult = z.output<typeof importResultSchema>;
 export type ErrorBody = z.output<typeof errorBodySchema>;
 export type KeyItem = z.output<typeof keyItemSchema>;
+export type PolicyItem = z.output<typeof policyItemSchema>;

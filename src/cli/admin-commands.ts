@@ -13,12 +13,16 @@ import {
   virtualServerListSchema,
   type ServerItem,
 } from '../admin/index.js';
+import type { AdminCliKit } from './admin-cli-kit.js';
 import { registerKeyCommands } from './key-commands.js';
+import { registerPolicyCommands } from './policy-commands.js';
 
 /**
- * `gatehouse servers …`, `gatehouse virtual …`, `gatehouse keys …` (key-commands.ts) and `gatehouse status`: clients of a running gateway's
- * admin API over HTTP. They never open the registry's database themselves, so they work the same
- * against SQLite, PostgreSQL and a gateway on another port, and every change lands in its event log.
+ * `gatehouse servers …`, `gatehouse virtual …`, `gatehouse keys …` (key-commands.ts), `gatehouse
+ * policies …` (policy-commands.ts) and `gatehouse status`: clients of a running gateway's admin API
+ * over HTTP. They never open the registry's database themselves (except `keys create --config`), so
+ * they work the same against SQLite, PostgreSQL and a gateway on another port, and every change lands
+ * in its event log.
  */
 
 const DEFAULT_URL = 'http://127.0.0.1:8080';
@@ -502,7 +506,7 @@ function duration(seconds: number): string {
 export function registerAdminCommands(program: Command): void {
   registerServerCommands(program);
   registerVirtualCommands(program);
-  registerKeyCommands(program, {
+  const kit: AdminCliKit = {
     connected: (command) => connected(command),
     clientFor: (options) => clientFor(options),
     run,
@@ -511,7 +515,11 @@ export function registerAdminCommands(program: Command): void {
     printTable,
     printFields,
     collect,
-  });
+    readDocument,
+    failure: (message) => new CliFailure(message),
+  };
+  registerKeyCommands(program, kit);
+  registerPolicyCommands(program, kit);
   connected(program.command('status').description('Show a running gateway\'s status: version, uptime, sessions, servers')).action(
     run(async (options: ConnectionOptions) => {
       const client = clientFor(options);

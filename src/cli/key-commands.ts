@@ -5,6 +5,7 @@ import { issuedKeySchema, keyListSchema, rotatedKeySchema, type KeyItem } from '
 import { loadConfigFile } from '../config/index.js';
 import { GatehouseError } from '../core/index.js';
 import { Registry, openStore, parseDuration } from '../registry/index.js';
+import type { AdminCliKit, AdminConnectionOptions as KeyConnectionOptions } from './admin-cli-kit.js';
 
 /**
  * `gatehouse keys create|list|rotate|revoke`: API keys through a running gateway's admin API, like
@@ -12,25 +13,9 @@ import { Registry, openStore, parseDuration } from '../registry/index.js';
  * saying so; `list` never has one to print.
  *
  * The shared plumbing (connection options, the HTTP client, output helpers) lives in
- * admin-commands.ts and is handed in, so that this file does not import the one that registers it.
+ * admin-commands.ts and is handed in (admin-cli-kit.ts), so that this file does not import the one
+ * that registers it.
  */
-
-export interface KeyConnectionOptions {
-  gateway?: string;
-  url?: string;
-  json?: boolean;
-}
-
-export interface AdminCliKit {
-  connected(command: Command): Command;
-  clientFor(options: KeyConnectionOptions): { call(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<unknown> };
-  run<Args extends unknown[]>(action: (...args: Args) => Promise<void>): (...args: Args) => Promise<void>;
-  expect<T extends z.ZodType>(schema: T, value: unknown): z.output<T>;
-  printJson(value: unknown): void;
-  printTable(headers: readonly string[], rows: readonly (readonly string[])[]): void;
-  printFields(fields: readonly (readonly [string, string | undefined])[]): void;
-  collect(value: string, previous: string[] | undefined): string[];
-}
 
 const SHOWN_ONCE = 'Store the token now: it will not be shown again (the gateway keeps only a hash of it).';
 

@@ -173,6 +173,7 @@ const catalogue = {
     message: 'Access tokens are accepted only in the Authorization header, never in the URL (they would end up in logs).',
   },
   key_not_found: { httpStatus: 404, rpcCode: RpcCode.invalidParams, message: 'No API key with that id.' },
+  policy_not_found: { httpStatus: 404, rpcCode: RpcCode.invalidParams, message: 'No policy with that id; list them with GET /policies or `gatehouse policies list`.' },
   store_unavailable: { httpStatus: 503, rpcCode: RpcCode.serverError, message: 'The registry store is unavailable; retry shortly.' },
   store_schema_too_new: {
     httpStatus: 500,

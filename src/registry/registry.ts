@@ -17,16 +17,18 @@ import {
   type RotatedApiKey,
 } from './api-keys.js';
 import { checkStdioRegistration } from './command-policy.js';
+import { compareEffectivePolicies, filePolicyId, newPolicyId, validPolicy } from './policy-records.js';
 import {
   SERVER_NAME,
   SERVER_NAME_RULE,
   serverSchema,
   virtualServerSchema,
+  type PolicySpec,
   type ServerSpec,
   type ServerStatus,
   type VirtualServerSpec,
 } from './server-spec.js';
-import type { HealthSample, HealthSummary, LearntState, ServerRecord, Store, ToolFingerprint, VirtualServerRecord } from './store.js';
+import type { HealthSample, HealthSummary, LearntState, PolicyRecord, ServerRecord, Store, ToolFingerprint, VirtualServerRecord } from './store.js';
 
 export interface RegistryOptions {
   readonly store: Store;
@@ -45,6 +47,11 @@ export interface RegistryOptions {
 export interface FileDeclarations {
   readonly servers: Readonly<Record<string, ServerSpec>>;
   readonly virtualServers: Readonly<Record<string, VirtualServerSpec>>;
+  /**
+   * `auth.policies`, in file order. Left out, the file policies in the store are left as they are (a
+   * caller that does not deal in policies must not wipe them); an empty list removes them.
+   */
+  readonly policies?: readonly PolicySpec[] | undefined;
 }
 
 /** What the gateway should serve now: approved, enabled servers and enabled virtual servers. */
@@ -68,14 +75,16 @@ export interface SearchHit {
 type Listener = () => void;
 
 /**
- * The registry: servers and virtual servers from the config file and the admin API, kept in a
- * `Store`, with what the gateway learnt about each server. The config file wins on conflict: its
+ * The registry: servers, virtual servers and policies from the config file and the admin API, kept
+ * in a `Store`, with what the gateway learnt about each server. The config file wins on conflict: its
  * records are read-only through the API (a file is reviewed and versioned; an API change that the
  * next file reload silently undid would be worse than a refusal).
  */
 export class Registry {
   private serverRecords = new Map<string, ServerRecord>();
   private virtualRecords = new Map<string, VirtualServerRecord>();
+  /** File policies first, then API ones, each by position: the order `policies()` hands them out in. */
+  private policyList: readonly PolicyRecord[] = [];
   private learnt = new Map<string, LearntState>();
   /**
    * The file's server specs as loaded (with `${VAR}` values resolved). The store keeps a copy with
@@ -127,6 +136,20 @@ export class Registry {
     return this.virtualRecords.get(name);
   }
 
+  /** The policies in force, the file's first, then the API's, each by position. */
+  policies(): PolicySpec[] {
+    return this.policyList.map((record) => record.spec);
+  }
+
+  /** The same policies as records: ids, sources and times too. */
+  policyRecords(): PolicyRecord[] {
+    return [...this.policyList];
+  }
+
+  policy(id: string): PolicyRecord | undefined {
+    return this.policyList.find((record) => record.id === id);
+  }
+
   learntState(name: string): LearntState | undefined {
     return this.learnt.get(name);
   }
@@ -145,7 +168,7 @@ export class Registry {
   /**
    * Makes the store hold exactly the file's records: file records are written (replacing any API
    * record of the same name, with a warning), file records the file no longer declares are removed,
-   * API records are kept.
+   * API records are kept. The same for policies, by their `file-<index>` ids, when `policies` is given.
    */
   seed(file: FileDeclarations): Promise<void> {
     return this.exclusive(async () => {
@@ -180,8 +203,30 @@ export class Registry {
         if (existing?.source === 'file' && sameJson(existing.spec, spec)) continue;
         await store.putVirtualServer({ name, spec, source: 'file' });
       }
+      if (file.policies !== undefined) await this.seedPolicies(file.policies);
       await this.reload(secretsChanged);
     });
+  }
+
+  /**
+   * Makes the store's file policies exactly the file's: `file-<index>` for each, written only when it
+   * differs (every write moves the revision, and every replica then reloads).
+   */
+  private async seedPolicies(policies: readonly PolicySpec[]): Promise<void> {
+    const { store } = this.options;
+    const stored = new Map((await store.listPolicies()).map((record) => [record.id, record]));
+    const wanted = new Set(policies.map((_, index) => filePolicyId(index)));
+    for (const record of stored.values()) {
+      if (record.source === 'file' && !wanted.has(record.id)) await store.deletePolicy(record.id);
+    }
+    for (const [position, spec] of policies.entries()) {
+      const id = filePolicyId(position);
+      const existing = stored.get(id);
+      if (existing?.source === 'file' && existing.position === position && sameJson(existing.spec, spec)) continue;
+      // API ids are random with their own prefix, so only a store written by hand gets here.
+      if (existing?.source === 'api') this.warn('the config file declares a policy id used through the API; the file wins', id);
+      await store.putPolicy({ id, position, spec, source: 'file' });
+    }
   }
 
   /** Reads the store again when another replica changed it (its revision moved); true when it had. */
@@ -280,6 +325,44 @@ export class Registry {
       this.writableVirtual(name);
       await this.options.store.deleteVirtualServer(name);
       await this.audit(actor, 'virtual.delete', name, {});
+      await this.reload();
+    });
+  }
+
+  // ---- policies -------------------------------------------------------------------------------
+
+  /** Adds a policy after every API policy there is. The gateway applies it through the change listeners. */
+  createPolicy(input: unknown, actor: string): Promise<PolicyRecord> {
+    return this.exclusive(async () => {
+      const spec = validPolicy(input);
+      const { store } = this.options;
+      // From the store, not this replica's copy: another replica may have added one since the last poll.
+      const position = (await store.listPolicies()).reduce((next, record) => (record.source === 'api' ? Math.max(next, record.position + 1) : next), 0);
+      const record = await store.putPolicy({ id: newPolicyId(), position, spec, source: 'api' });
+      await this.audit(actor, 'policy.create', record.id, { spec });
+      await this.reload();
+      return record;
+    });
+  }
+
+  /** Replaces an API policy's spec; it keeps its id, position and createdAt. */
+  replacePolicy(id: string, input: unknown, actor: string): Promise<PolicyRecord> {
+    return this.exclusive(async () => {
+      const existing = await this.writablePolicy(id);
+      const spec = validPolicy(input);
+      const record = await this.options.store.putPolicy({ id, position: existing.position, spec, source: 'api' });
+      // The previous spec too: "who could do what, when" must be answerable from the log alone.
+      await this.audit(actor, 'policy.replace', id, { spec, previous: existing.spec });
+      await this.reload();
+      return record;
+    });
+  }
+
+  deletePolicy(id: string, actor: string): Promise<void> {
+    return this.exclusive(async () => {
+      const existing = await this.writablePolicy(id);
+      await this.options.store.deletePolicy(id);
+      await this.audit(actor, 'policy.delete', id, { spec: existing.spec });
       await this.reload();
     });
   }
@@ -490,10 +573,16 @@ export class Registry {
   private async reload(forceNotify = false): Promise<void> {
     const { store } = this.options;
     const revision = await store.revision();
-    const [servers, virtuals] = await Promise.all([store.listServers(), store.listVirtualServers()]);
-    const changed = forceNotify || !sameJson([...this.serverRecords.values()], servers) || !sameJson([...this.virtualRecords.values()], virtuals);
+    const [servers, virtuals, policies] = await Promise.all([store.listServers(), store.listVirtualServers(), store.listPolicies()]);
+    policies.sort(compareEffectivePolicies);
+    const changed =
+      forceNotify ||
+      !sameJson([...this.serverRecords.values()], servers) ||
+      !sameJson([...this.virtualRecords.values()], virtuals) ||
+      !sameJson(this.policyList, policies);
     this.serverRecords = new Map(servers.map((record) => [record.name, record]));
     this.virtualRecords = new Map(virtuals.map((record) => [record.name, record]));
+    this.policyList = policies;
     this.lastRevision = revision;
     if (changed) for (const listener of this.listeners) listener();
   }
@@ -523,6 +612,16 @@ export class Registry {
     const record = this.virtualRecords.get(name);
     if (!record) throw new GatehouseError('server_not_found', `No virtual server "${name.slice(0, 80)}".`, { name: name.slice(0, 80) });
     if (record.source === 'file') throw new GatehouseError('read_only_record', `"${name}" is declared in the config file.`, { name });
+    return record;
+  }
+
+  /** Read from the store, not this replica's copy, so a policy another replica just made can be changed here. */
+  private async writablePolicy(id: string): Promise<PolicyRecord> {
+    const record = await this.options.store.getPolicy(id);
+    if (record === undefined) throw policyNotFound(id);
+    if (record.source === 'file') {
+      throw new GatehouseError('read_only_record', `Policy ${id} is auth.policies[${record.position}] in the config file.`, { id });
+    }
     return record;
   }
 
@@ -568,6 +667,10 @@ const UNKNOWN_KEY_HASH = hashSecret('no key has this secret');
 
 function keyNotFound(id: string): GatehouseError {
   return new GatehouseError('key_not_found', undefined, { id: id.slice(0, 80) });
+}
+
+function policyNotFound(id: string): GatehouseError {
+  return new GatehouseError('policy_not_found', undefined, { id: id.slice(0, 80) });
 }
 
 /** A stable hash of what a model reads about a tool: a change here is a change in what it will do. */

@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { Registry, openSqliteStore, type Store } from '../../src/registry/index.js';
 import { repoRoot } from '../fixtures/spawn-fixture.js';
-import { everythingStdio, startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
+import { everythingStdio, startGateway, waitFor, type GatewayProcess } from '../helpers/gateway-process.js';
 
 const MEMORY_ENTRY = join(repoRoot, 'node_modules/@modelcontextprotocol/server-memory/dist/index.js');
 
@@ -60,7 +61,7 @@ describe('roles and policies', () => {
     });
     store = await openSqliteStore(join(gateway.configFile, '..', 'data', 'gatehouse.db'));
     const registry = await Registry.open({ store, separator: '__', defaultStatus: 'approved', stdioRegistration: { enabled: false, allowedCommands: [] } });
-    for (const role of ['reader', 'graph', 'admin', 'nobody', 'polite']) {
+    for (const role of ['reader', 'graph', 'admin', 'nobody', 'polite', 'late']) {
       tokens[role] = (await registry.createApiKey({ name: role, roles: [role], actor: 'test' })).token;
     }
   });
@@ -146,6 +147,29 @@ describe('roles and policies', () => {
       await assert.rejects(polite.callTool({ name: 'everything__echo', arguments: { message: 'echo now' } }), /policy does not allow this call/);
     } finally {
       await polite.close();
+    }
+  });
+
+  test('a policy added through the admin API applies to a connected client at once', async () => {
+    const late = await connect(`${gateway.url}/mcp`, tokens.late!);
+    let listChanged = 0;
+    late.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+      listChanged += 1;
+    });
+    try {
+      assert.deepEqual((await late.listTools()).tools, []);
+      const created = await fetch(`${gateway.url}/admin/api/v1/policies`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tokens.admin!}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ who: { roles: ['late'] }, servers: ['everything'], tools: ['echo'] }),
+      });
+      assert.equal(created.status, 201, await created.clone().text());
+      await waitFor(() => listChanged > 0, 30_000, 'tools/list_changed after the new policy');
+      assert.deepEqual((await late.listTools()).tools.map((tool) => tool.name), ['everything__echo']);
+      const result = await late.callTool({ name: 'everything__echo', arguments: { message: 'let in' } });
+      assert.match(JSON.stringify(result.content), /let in/);
+    } finally {
+      await late.close();
     }
   });
 });
