@@ -10,26 +10,9 @@ import { after, before, describe, test } from 'node:test';
 import { serverDetailSchema, serverItemSchema, serverListSchema, virtualServerItemSchema } from '../../src/admin/index.js';
 import { fixturePath, repoRoot, startHttpFixture, type HttpFixture } from '../fixtures/spawn-fixture.js';
 import { everythingStdio, startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
+import { admin, type ApiReply } from '../helpers/admin-api.js';
 
-interface ApiReply {
-  status: number;
-  headers: Headers;
-  /** Parsed JSON; undefined for an empty body. */
-  body: Record<string, unknown> & { error?: { code: string; message: string; [key: string]: unknown } };
-}
 
-function admin(gateway: GatewayProcess): (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<ApiReply> {
-  return async (method, path, body, headers = {}) => {
-    const sendsBody = method === 'POST' || method === 'PUT';
-    const response = await fetch(`${gateway.url}/admin/api/v1${path}`, {
-      method,
-      headers: { ...(sendsBody ? { 'content-type': 'application/json' } : {}), ...headers },
-      ...(sendsBody ? { body: typeof body === 'string' ? body : JSON.stringify(body ?? {}) } : {}),
-    });
-    const text = await response.text();
-    return { status: response.status, headers: response.headers, body: text === '' ? {} : (JSON.parse(text) as ApiReply['body']) };
-  };
-}
 
 /** Polls the API until `check` holds: the gateway applies registry changes and learns lists in the background. */
 async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {

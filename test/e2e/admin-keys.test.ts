@@ -7,25 +7,9 @@ import { issuedKeySchema, keyItemSchema, keyListSchema, rotatedKeySchema } from 
 import { hashSecret, parseApiKey } from '../../src/registry/index.js';
 import { everythingStdio, startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
 import { runCli } from '../helpers/cli.js';
+import { admin } from '../helpers/admin-api.js';
 
-interface ApiReply {
-  status: number;
-  text: string;
-  body: Record<string, unknown> & { error?: { code: string; message: string } };
-}
 
-function admin(gateway: GatewayProcess): (method: string, path: string, body?: unknown) => Promise<ApiReply> {
-  return async (method, path, body) => {
-    const sendsBody = method === 'POST' || method === 'PUT';
-    const response = await fetch(`${gateway.url}/admin/api/v1${path}`, {
-      method,
-      headers: sendsBody ? { 'content-type': 'application/json' } : {},
-      ...(sendsBody ? { body: JSON.stringify(body ?? {}) } : {}),
-    });
-    const text = await response.text();
-    return { status: response.status, text, body: text === '' ? {} : (JSON.parse(text) as ApiReply['body']) };
-  };
-}
 
 
 
