@@ -526,10 +526,12 @@ export class Gateway {
     const timeoutMs = this.config.registry.healthCheckTimeoutMs;
     await Promise.allSettled(
       [...this.upstreams].map(async ([name, upstream]) => {
-        const started = performance.now();
+        let started = performance.now();
         let error: string | null = null;
         try {
           const client = await upstream.sharedClient();
+          // The round trip of a ping, not the time a first connection (a process start) took.
+          started = performance.now();
           const response = await client.request('ping', undefined, { timeoutMs, idempotent: true });
           if ('error' in response) error = response.error.message;
         } catch (failure) {
