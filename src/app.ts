@@ -117,20 +117,7 @@ export class Gateway {
   /** Opens the store, seeds the registry from the config and builds everything it declares. */
   static async create(config: GatehouseConfig, options: GatewayOptions = {}): Promise<Gateway> {
     const logger = options.logger ?? createLogger({ level: config.log.level, destination: options.logDestination ?? 1 });
-    // A relative dataDir is the config file's neighbour, not the working directory's: desktop clients
-    // start `gatehouse stdio` from wherever they like (often /).
-    const dataDir = options.dataDir ?? (options.configFile !== undefined ? resolve(dirname(options.configFile), config.dataDir) : config.dataDir);
-    const store = await openStore(options.storeUrl ?? config.store.url, { dataDir });
-    const registry = await Registry.open({
-      store,
-      separator: config.separator,
-      defaultStatus: config.registry.defaultStatus,
-      stdioRegistration: config.registry.stdioRegistration,
-      onWarning: (message, detail) => logger.warn(detail, message),
-    }).catch(async (error: unknown) => {
-      await store.close();
-      throw error;
-    });
+    const registry = await openRegistry(config, { ...options, onWarning: (message, detail) => logger.warn(detail, message) });
     await registry.seed(declarations(config));
     const gateway = new Gateway(config, registry, logger);
     registry.startPolling(config.registry.pollIntervalMs);
@@ -588,6 +575,29 @@ export class Gateway {
   close(): Promise<void> {
     return this.resources.close();
   }
+}
+
+/**
+ * The registry a config names: its store (`storeUrl` or `store.url`), with a relative dataDir taken
+ * beside the config file rather than the working directory (desktop clients start `gatehouse stdio`
+ * from wherever they like, often /). Used by the gateway and by the CLI's offline commands.
+ */
+export async function openRegistry(
+  config: GatehouseConfig,
+  options: Pick<GatewayOptions, 'configFile' | 'storeUrl' | 'dataDir'> & { onWarning?: (message: string, detail: Record<string, unknown>) => void } = {},
+): Promise<Registry> {
+  const dataDir = options.dataDir ?? (options.configFile !== undefined ? resolve(dirname(options.configFile), config.dataDir) : config.dataDir);
+  const store = await openStore(options.storeUrl ?? config.store.url, { dataDir });
+  return Registry.open({
+    store,
+    separator: config.separator,
+    defaultStatus: config.registry.defaultStatus,
+    stdioRegistration: config.registry.stdioRegistration,
+    ...(options.onWarning !== undefined ? { onWarning: options.onWarning } : {}),
+  }).catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
 }
 
 /** Editors write a file in several steps; apply once they are done. */

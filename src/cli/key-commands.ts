@@ -1,10 +1,10 @@
-import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { z } from 'zod';
 import { issuedKeySchema, keyListSchema, rotatedKeySchema, type KeyItem } from '../admin/index.js';
 import { loadConfigFile } from '../config/index.js';
 import { GatehouseError } from '../core/index.js';
-import { Registry, openStore, parseDuration } from '../registry/index.js';
+import { parseDuration } from '../registry/index.js';
+import { openRegistry } from '../app.js';
 import type { AdminCliKit, AdminConnectionOptions as KeyConnectionOptions } from './admin-cli-kit.js';
 
 /**
@@ -124,14 +124,9 @@ async function createOffline(
   options: { name: string; role: string[]; server?: string[]; expires?: string },
 ): Promise<z.output<typeof issuedKeySchema>> {
   const config = await loadConfigFile(file);
-  const store = await openStore(process.env.GATEHOUSE_STORE ?? config.store.url, { dataDir: resolve(dirname(file), config.dataDir) });
+  const storeUrl = process.env.GATEHOUSE_STORE;
+  const registry = await openRegistry(config, { configFile: file, ...(storeUrl !== undefined ? { storeUrl } : {}) });
   try {
-    const registry = await Registry.open({
-      store,
-      separator: config.separator,
-      defaultStatus: config.registry.defaultStatus,
-      stdioRegistration: config.registry.stdioRegistration,
-    });
     let expires: { expiresInMs?: number; expiresAt?: string } = {};
     if (options.expires !== undefined) {
       const duration = parseDuration(options.expires);
@@ -152,6 +147,6 @@ async function createOffline(
     });
     return issuedKeySchema.parse({ ...issued.record, token: issued.token, state: 'active' });
   } finally {
-    await store.close();
+    await registry.store.close();
   }
 }
