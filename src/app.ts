@@ -11,13 +11,12 @@ import {
   listenExtraRoutes,
   requestIdentity,
   serveStdio,
-  type CallContext,
   type ExtraRoutes,
   type HttpAuth,
   type ReadinessReport,
 } from './frontends/index.js';
 import { createLogger, type Logger } from './observability/index.js';
-import { Policies, compileChain, createAuthenticator, createJwtVerifier, type ItemKind, type JwtVerifier } from './pipeline/index.js';
+import { Policies, compileChain, createAuthenticator, createJwtVerifier, type CallContext, type Filter, type ItemKind, type JwtVerifier } from './pipeline/index.js';
 import type { ListKind, Params, RequestOutcome } from './protocol/index.js';
 import { isApiKeyToken, openStore, Registry, type FileDeclarations, type HealthSummary, type VirtualServerSpec } from './registry/index.js';
 import { AGGREGATE_VIEW_NAME, Router, serverView, virtualView, type View } from './router/index.js';
@@ -96,12 +95,20 @@ export class Gateway {
       sessions: () => this.sessions.values(),
       onServerListed: (server, kind, items) => this.learn(server, kind, items),
     });
-    // No filters are configured yet (auth, limits, guards come with their issues); the chain is then
-    // the router itself, at no cost per call.
-    const chain = compileChain<CallContext, RequestOutcome>([], (context) => this.router.route(context.session, context.request));
+    // The pipeline's filters, outermost first; with none configured the chain is the router itself,
+    // at no cost per call. (Authentication runs at the HTTP edge and authorization narrows views.)
+    const filters: Filter<CallContext, RequestOutcome>[] = [];
+    const chain = compileChain<CallContext, RequestOutcome>(filters, (context) => this.router.route(context.session, context.request));
     this.policies = new Policies(registry.policies());
     this.policiesJson = JSON.stringify(registry.policies());
-    this.handler = new MessageHandler(this.sessions, chain, this.router, this.logger, (view, identity) => this.viewFor(view as View, identity));
+    this.handler = new MessageHandler(
+      this.sessions,
+      chain,
+      this.router,
+      this.logger,
+      (view, identity) => this.viewFor(view as View, identity),
+      (session, request) => this.router.targetOf(session, request),
+    );
     this.resources.defer(() => registry.store.close());
     this.resources.defer(() => Promise.allSettled([...this.upstreams.values()].map((upstream) => upstream.close())));
     this.resources.defer(() => {

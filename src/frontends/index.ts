@@ -1,7 +1,7 @@
 export { GatewayHttpServer, listenExtraRoutes } from './http-server.js';
 export type { HttpServerOptions, ReadinessReport, ExtraRoutes, HttpAuth } from './http-server.js';
 export { MessageHandler, GATEWAY_INFO } from './message-handler.js';
-export type { CallContext, RelayHooks } from './message-handler.js';
+export type { RelayHooks } from './message-handler.js';
 export { serveStdio } from './stdio-front.js';
 export { isLoopbackAddress } from './http-guard.js';
 export { checkOrigin, type OriginPolicy } from './http-guard.js';

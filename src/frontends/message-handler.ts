@@ -1,6 +1,6 @@
 import { ANONYMOUS, GATEWAY_VERSION, GatehouseError, randomToken, toGatehouseError, type Identity } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
-import type { Chain } from '../pipeline/index.js';
+import { CallContext, type Chain, type TargetResolver } from '../pipeline/index.js';
 import {
   Method,
   errorResponse,
@@ -12,12 +12,6 @@ import {
   type RequestOutcome,
 } from '../protocol/index.js';
 import { ClientSession, type ClientChannel, type SessionStore, type SessionView } from '../session/index.js';
-
-/** The context every filter of the pipeline sees. */
-export interface CallContext {
-  readonly session: ClientSession;
-  readonly request: JsonRpcRequest;
-}
 
 /** What the frontends need from the relay behind the pipeline (the router, wired in app.ts). */
 export interface RelayHooks {
@@ -41,6 +35,7 @@ export class MessageHandler {
     private readonly logger: Logger,
     /** The endpoint as one caller may see it (roles and policies narrow it); the endpoint itself by default. */
     readonly viewFor: (view: SessionView, identity: Identity) => SessionView = (view) => view,
+    private readonly resolveTarget?: TargetResolver,
   ) {}
 
   /** Spec §Lifecycle: the first request creates the session and settles the revision. */
@@ -85,7 +80,7 @@ export class MessageHandler {
     try {
       if (request.method === Method.ping) return { jsonrpc: '2.0', id: request.id, result: {} };
       if (request.method === Method.initialize) throw new GatehouseError('session_already_initialized');
-      return await this.chain({ session, request });
+      return await this.chain(new CallContext(session, request, this.resolveTarget));
     } catch (error) {
       return this.failure(request, error);
     } finally {

@@ -34,6 +34,9 @@ export interface RegistryTables {
   health_samples: { id: Generated<number | string>; server: string; at: string; ok: number; latency_ms: number | null; error: string | null };
   admin_events: { id: Generated<number>; at: string; actor: string; action: string; target: string; detail: string };
   registry_meta: { revision: number };
+  /** `sealed` is the encrypted token set (see registry/sealed-box.ts). */
+  user_connections: { server: string; subject: string; sealed: string; created_at: string; updated_at: string };
+  oauth_flows: { state: string; server: string; subject: string; sealed: string; expires_at: string };
   /** `roles` is a JSON array; `endpoints` a JSON array or null (any endpoint). */
   api_keys: {
     id: string;
@@ -181,6 +184,33 @@ const migrations: readonly Migration[] = [
         .addColumn('source', 'text', (column) => column.notNull())
         .addColumn('created_at', 'text', (column) => column.notNull())
         .addColumn('updated_at', 'text', (column) => column.notNull())
+        .execute();
+    },
+  },
+  {
+    version: 4,
+    description: 'per-user upstream connections',
+    async up(db) {
+      // A user's tokens for one server, sealed (AES-256-GCM) by the gateway's secret key: a stolen
+      // database alone gives no upstream access.
+      await db.schema
+        .createTable('user_connections')
+        .addColumn('server', 'text', (column) => column.notNull())
+        .addColumn('subject', 'text', (column) => column.notNull())
+        .addColumn('sealed', 'text', (column) => column.notNull())
+        .addColumn('created_at', 'text', (column) => column.notNull())
+        .addColumn('updated_at', 'text', (column) => column.notNull())
+        .addPrimaryKeyConstraint('user_connections_pk', ['server', 'subject'])
+        .execute();
+      // Authorizations under way (state → who asked, the PKCE verifier sealed): any replica may receive
+      // the provider's redirect.
+      await db.schema
+        .createTable('oauth_flows')
+        .addColumn('state', 'text', (column) => column.primaryKey())
+        .addColumn('server', 'text', (column) => column.notNull())
+        .addColumn('subject', 'text', (column) => column.notNull())
+        .addColumn('sealed', 'text', (column) => column.notNull())
+        .addColumn('expires_at', 'text', (column) => column.notNull())
         .execute();
     },
   },

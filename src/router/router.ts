@@ -124,6 +124,32 @@ export class Router implements ServerMessageHandler {
     return { capabilities: AGGREGATE_CAPABILITIES, ...(parts.length > 0 ? { instructions: parts.join('\n\n') } : {}) };
   }
 
+  /**
+   * Where a request goes, resolved the way route() resolves it (for filters that key on the server
+   * or tool); undefined for requests that name no single item.
+   */
+  async targetOf(session: ClientLink, request: JsonRpcRequest): Promise<{ server: string; kind: 'tools' | 'prompts' | 'resources'; name: string; item?: Params } | undefined> {
+    const params = request.params ?? {};
+    switch (request.method) {
+      case Method.toolsCall:
+      case Method.promptsGet: {
+        const kind = request.method === Method.toolsCall ? 'tools' : 'prompts';
+        if (typeof params.name !== 'string') return undefined;
+        const target = await resolveName(this.catalog, this.options.separator, session.view, kind, params.name);
+        return target && { server: target.server, kind, name: target.original, item: target.item };
+      }
+      case Method.resourcesRead:
+      case Method.resourcesSubscribe:
+      case Method.resourcesUnsubscribe: {
+        if (typeof params.uri !== 'string') return undefined;
+        const target = await resolveUri(this.catalog, session.view, params.uri);
+        return { server: target.server, kind: 'resources', name: target.uri };
+      }
+      default:
+        return undefined;
+    }
+  }
+
   /** Routes one client request (everything but initialize and ping). */
   async route(session: ClientLink, request: JsonRpcRequest): Promise<RouteOutcome> {
     const params = request.params ?? {};

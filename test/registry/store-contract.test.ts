@@ -86,6 +86,23 @@ function isGatehouseError(code: string, message?: RegExp): (error: unknown) => b
   };
 }
 
+/** The tables each migration created: a test that rebuilds an older database drops the newer ones. */
+const TABLES_OF_MIGRATION: Readonly<Record<number, readonly string[]>> = {
+  2: ['api_keys'],
+  3: ['policies'],
+  4: ['user_connections', 'oauth_flows'],
+};
+
+/** Leaves the database as a Gatehouse that knew migrations up to `version` would have. */
+async function downgradeTo(raw: Kysely<RegistryTables>, version: number): Promise<void> {
+  for (let newer = LATEST_SCHEMA_VERSION; newer > version; newer--) {
+    const tables = TABLES_OF_MIGRATION[newer];
+    assert.ok(tables !== undefined, `TABLES_OF_MIGRATION lacks migration ${newer}`);
+    for (const table of tables) await raw.schema.dropTable(table).execute();
+  }
+  await raw.updateTable('gatehouse_schema').set({ version }).execute();
+}
+
 function storeContract(fresh: () => Promise<Subject>): void {
   let subject: Subject;
   let store: Store;
@@ -538,9 +555,7 @@ function persistenceContract(fresh: () => Promise<Subject>): void {
     assert.ok(raw !== undefined);
     try {
       // What a Gatehouse from before API keys left behind.
-      await raw.schema.dropTable('policies').execute();
-      await raw.schema.dropTable('api_keys').execute();
-      await raw.updateTable('gatehouse_schema').set({ version: 1 }).execute();
+      await downgradeTo(raw, 1);
     } finally {
       await raw.destroy();
     }
@@ -573,8 +588,7 @@ function persistenceContract(fresh: () => Promise<Subject>): void {
     assert.ok(raw !== undefined);
     try {
       // What a Gatehouse from before policies in the registry left behind.
-      await raw.schema.dropTable('policies').execute();
-      await raw.updateTable('gatehouse_schema').set({ version: 2 }).execute();
+      await downgradeTo(raw, 2);
     } finally {
       await raw.destroy();
     }
