@@ -88,7 +88,7 @@ export class ModernHttpFrontend {
       if (!exchange.done) this.relay.onClientNotification(session, { jsonrpc: '2.0', method: Method.cancelled, params: { requestId: message.id, reason: 'the client closed the stream' } });
     });
     const answer = await this.requests.answer(session, message);
-    exchange.answer(answer?.body, answer?.status);
+    exchange.answer(answer?.body, answer?.status, answer?.retryAfterSeconds);
     return true;
   }
 
@@ -150,7 +150,7 @@ class ModernExchange {
     this.response.write(`data: ${JSON.stringify(message)}\n\n`);
   }
 
-  answer(data: string | undefined, status: number | undefined = 200): void {
+  answer(data: string | undefined, status: number | undefined = 200, retryAfterSeconds?: number): void {
     if (this.done) return;
     this.done = true;
     if (this.response.destroyed) return;
@@ -163,7 +163,8 @@ class ModernExchange {
       this.response.writeHead(202).end();
       return;
     }
-    this.response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) }).end(data);
+    const retryAfter = retryAfterSeconds === undefined ? {} : { 'retry-after': String(retryAfterSeconds) };
+    this.response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...retryAfter }).end(data);
   }
 
   end(): void {

@@ -17,6 +17,7 @@ import {
 import { Method, serialiseOutcome, type JsonRpcMessage, type JsonRpcRequest, type Params, type RequestOutcome } from '../protocol/index.js';
 import { ClientSession, type SessionView } from '../session/index.js';
 import { GATEWAY_INFO, type MessageHandler, type RelayHooks } from './message-handler.js';
+import { retryAfterSeconds } from './retry-after.js';
 
 /** Methods the 2026-07-28 revision removed; a modern request naming them is 404 / -32601. */
 const REMOVED_METHODS = new Set<string>([
@@ -31,6 +32,8 @@ const REMOVED_METHODS = new Set<string>([
 export interface ModernAnswer {
   readonly status: number;
   readonly body: string;
+  /** Seconds for a Retry-After header (an error that says when to retry). */
+  readonly retryAfterSeconds?: number | undefined;
 }
 
 /** The envelope checks of a 2026-07-28 request: its `_meta`, or the error to answer with. */
@@ -87,7 +90,9 @@ export class ModernRequests {
     }
     const outcome = await this.handler.request(session, message);
     this.handler.release(session, false);
-    return outcome === undefined ? undefined : { status: httpStatusOf(outcome), body: modernOutcome(message.method, outcome) };
+    return outcome === undefined
+      ? undefined
+      : { status: httpStatusOf(outcome), body: modernOutcome(message.method, outcome), retryAfterSeconds: retryAfterSeconds(outcome) };
   }
 }
 
