@@ -44,7 +44,10 @@ function listeningUrl(line: string): string | undefined {
   return undefined;
 }
 
-export async function startGateway(upstreamUrl: string, options: { entry: GatewayEntry; nodeArgs: readonly string[]; onStderrLine: (line: string) => void }): Promise<StartedGateway | GatewaySkipped> {
+export async function startGateway(
+  upstreamUrl: string,
+  options: { entry: GatewayEntry; nodeArgs: readonly string[]; onStderrLine: (line: string) => void; metrics?: boolean },
+): Promise<StartedGateway | GatewaySkipped> {
   const entry = chooseEntry(options.entry);
   if (entry === undefined) {
     return { skipped: `no gateway entry point (${options.entry === 'auto' ? `${entries.src} or ${entries.dist}` : entries[options.entry]}) exists yet` };
@@ -54,7 +57,12 @@ export async function startGateway(upstreamUrl: string, options: { entry: Gatewa
   const configPath = join(workDir, 'gatehouse.yaml');
   await writeFile(
     configPath,
-    ['listen:', '  host: 127.0.0.1', '  port: 0', 'servers:', '  bench:', `    url: ${JSON.stringify(upstreamUrl)}`, ''].join('\n'),
+    [
+      'listen:', '  host: 127.0.0.1', '  port: 0',
+      // Metrics and the audit trail are on by default; the bench also measures a gateway without them.
+      ...(options.metrics === false ? ['metrics:', '  enabled: false', 'audit:', '  enabled: false'] : []),
+      'servers:', '  bench:', `    url: ${JSON.stringify(upstreamUrl)}`, '',
+    ].join('\n'),
   );
   const stdoutTail: string[] = [];
   try {

@@ -3,7 +3,7 @@
 //
 //   npm run bench [-- --json] [--quick] [--rounds 3] [--round-ms 2000] [--round-calls 20000]
 //                 [--concurrency 1,16,64] [--sessions 500] [--no-gateway] [--gateway-entry auto|src|dist]
-//                 [--upstream-json-response]
+//                 [--upstream-json-response] [--no-metrics-off]
 import { fork, type ChildProcess } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,8 @@ const { values: flags } = parseArgs({
     'no-gateway': { type: 'boolean', default: false },
     'gateway-entry': { type: 'string', default: 'auto' },
     'upstream-json-response': { type: 'boolean', default: false },
+    // Skips the second gateway, started with metrics and audit off to measure what they cost.
+    'no-metrics-off': { type: 'boolean', default: false },
   },
 });
 
@@ -53,6 +55,7 @@ const settings = {
   gateway: !flags['no-gateway'],
   gatewayEntry: flags['gateway-entry'] as GatewayEntry,
   upstreamJsonResponse: flags['upstream-json-response'],
+  metricsOff: !flags['no-metrics-off'],
 };
 if (!['auto', 'src', 'dist'].includes(settings.gatewayEntry)) throw new Error('--gateway-entry is auto, src or dist');
 const maxConcurrency = Math.max(...settings.concurrencies);
@@ -63,7 +66,7 @@ const progress = (message: string): void => {
 };
 
 interface Target {
-  name: 'direct' | 'bare-proxy' | 'gateway';
+  name: 'direct' | 'bare-proxy' | 'gateway' | 'gateway-metrics-off';
   candidates: Endpoint[];
   /** The process between the load generator and bench-server, if any. */
   middle: { pid: number; inspectorUrl: () => string | undefined } | undefined;
@@ -206,6 +209,17 @@ async function main(): Promise<void> {
       progress(`gateway (${gateway.entry}) at ${gateway.baseUrl} (pid ${gateway.process.pid})`);
       gatewayStatus = { measured: true, entry: gateway.entry };
       targets.push({ name: 'gateway', candidates: gateway.candidates, middle: { pid: gateway.process.pid, inspectorUrl: () => gatewayInspector } });
+      if (settings.metricsOff) {
+        // The same gateway with metrics and audit off, in the same interleaved rounds: the CPU-per-call
+        // ratio of the two is what the observability costs (issue #7: under 20%).
+        const plain = await startGateway(server.url, { entry: settings.gatewayEntry, nodeArgs: [], onStderrLine: () => {}, metrics: false });
+        if ('skipped' in plain) progress(`gateway-metrics-off skipped: ${plain.skipped.split('\n')[0]}`);
+        else {
+          cleanups.push(() => plain.close());
+          progress(`gateway without metrics at ${plain.baseUrl} (pid ${plain.process.pid})`);
+          targets.push({ name: 'gateway-metrics-off', candidates: plain.candidates, middle: { pid: plain.process.pid, inspectorUrl: () => undefined } });
+        }
+      }
     }
   }
 
@@ -219,6 +233,11 @@ async function main(): Promise<void> {
       for (const reason of prepared.rejected) progress(`${target.name}: skipped endpoint ${reason}`);
       progress(`${target.name}: ${maxConcurrency} sessions open at ${prepared.endpoint.url} (tool ${prepared.endpoint.echoTool}${prepared.stateful ? '' : ', stateless'})`);
     } catch (error) {
+      if (target.name === 'gateway-metrics-off') {
+        progress(`gateway-metrics-off skipped: ${error instanceof Error ? error.message : String(error)}`);
+        targets.splice(targets.indexOf(target), 1);
+        continue;
+      }
       if (target.name !== 'gateway') throw error;
       gatewayStatus = { measured: false, reason: `the gateway started but does not serve the echo tool: ${error instanceof Error ? error.message : String(error)}` };
       targets.splice(targets.indexOf(target), 1);
@@ -484,6 +503,28 @@ function printReport(summary: {
       ]),
     ),
   );
+  const withoutMetrics = summary.echo.filter((row) => row.target === 'gateway-metrics-off');
+  if (withoutMetrics.length > 0) {
+    lines.push('', 'audit+metrics on (gateway) versus off (gateway-metrics-off): gateway CPU per call and throughput; goal: CPU ratio under 1.20');
+    lines.push(
+      formatTable(
+        ['conc', 'CPU µs/call on', 'CPU µs/call off', 'CPU ratio', 'calls/s on', 'calls/s off', 'throughput ratio'],
+        withoutMetrics.map((off) => {
+          const on = summary.echo.find((row) => row.target === 'gateway' && row.concurrency === off.concurrency);
+          const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined || b === 0 ? '—' : fixed(a / b, 3));
+          return [
+            String(off.concurrency),
+            fixed(on?.middleCpuUsPerCall, 0),
+            fixed(off.middleCpuUsPerCall, 0),
+            ratio(on?.middleCpuUsPerCall, off.middleCpuUsPerCall),
+            fixed(on?.callsPerSecond, 0),
+            fixed(off.callsPerSecond, 0),
+            ratio(on?.callsPerSecond, off.callsPerSecond),
+          ];
+        }),
+      ),
+    );
+  }
   const failing = summary.echo.filter((row) => row.errors > 0);
   for (const row of failing) lines.push(`! ${row.target} c=${row.concurrency}: ${row.errors} errors, first: ${row.firstError ?? '?'}`);
   if (!summary.gateway.measured) lines.push('', `Gateway skipped: ${summary.gateway.reason}`);

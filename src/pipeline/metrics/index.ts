@@ -1,0 +1,1 @@
+export { MetricsFilter, type RequestMetricsSink } from './metrics-filter.js';
