@@ -29,3 +29,19 @@ export const ANONYMOUS: Identity = Object.freeze({ kind: 'anonymous', subject: '
 export function samePrincipal(a: Identity, b: Identity): boolean {
   return a.kind === b.kind && a.subject === b.subject && a.issuer === b.issuer;
 }
+
+/**
+ * The bearer token a caller presented, kept beside its Identity rather than in it, so that logging or
+ * serialising an identity can never print it. Read only to exchange it at its issuer (RFC 8693); it is
+ * never sent to an upstream.
+ */
+const presentedTokens = new WeakMap<Identity, string>();
+
+export function withPresentedToken(identity: Identity, token: string): Identity {
+  presentedTokens.set(identity, token);
+  return identity;
+}
+
+export function presentedToken(identity: Identity): string | undefined {
+  return presentedTokens.get(identity);
+}

@@ -22,6 +22,7 @@ import type { MessageHandler } from './message-handler.js';
 import { claimsModernEra, type ModernHttpFrontend } from './modern-http.js';
 import { EventStore, SseStream, parseEventId } from './sse-stream.js';
 import { requestIdentity } from './request-identity.js';
+import { retryAfterSeconds } from './retry-after.js';
 
 export interface StreamableHttpOptions {
   maxBodyBytes: number;
@@ -104,6 +105,9 @@ class PostExchange {
   private readonly responses: string[] = [];
   private stream: SseStream | undefined;
   private done = false;
+  /** Retry-After for a JSON answer made only of errors that say when to retry (rate limits). */
+  private retryAfter: number | undefined;
+  private onlyRetryable = true;
 
   constructor(
     private readonly channel: HttpChannel,
@@ -132,6 +136,9 @@ class PostExchange {
   answer(outcome: RequestOutcome): void {
     if (this.done) return;
     if (outcome !== undefined) {
+      const seconds = retryAfterSeconds(outcome);
+      if (seconds === undefined) this.onlyRetryable = false;
+      else this.retryAfter = Math.max(this.retryAfter ?? 0, seconds);
       const data = serialiseOutcome(outcome);
       if (this.stream) this.stream.write(data);
       else this.responses.push(data);
@@ -155,7 +162,8 @@ class PostExchange {
     }
     const body = this.isBatch ? `[${this.responses.join(',')}]` : this.responses[0]!;
     // A known length avoids chunked framing: one buffer to write instead of four.
-    this.response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+    const retryAfter = this.onlyRetryable && this.retryAfter !== undefined ? { 'retry-after': String(this.retryAfter) } : {};
+    this.response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...retryAfter }).end(body);
   }
 
   /** The session closed under us. */
@@ -198,7 +206,11 @@ export class StreamableHttpFrontend {
     // A session is bound to the endpoint that created it; elsewhere it does not exist.
     if (!session || session.view.name !== view.name || !(session.channel instanceof HttpChannel)) throw new GatehouseError('session_not_found');
     // Sessions are not authentication: a session id presented by another principal does not exist for it.
-    if (!samePrincipal(session.identity, requestIdentity(request))) throw new GatehouseError('session_not_found');
+    const identity = requestIdentity(request);
+    if (!samePrincipal(session.identity, identity)) throw new GatehouseError('session_not_found');
+    // The same principal with a newer token (a client refreshes its access token mid-session): calls
+    // made for it from now on (token exchange toward upstreams) start from the newer token.
+    if (identity !== session.identity && identity.kind !== 'anonymous') session.identity = identity;
     const version = request.headers['mcp-protocol-version'];
     if (typeof version === 'string' && !isSupportedRevision(version)) {
       throw new GatehouseError('unsupported_protocol_version', `Got "${version.slice(0, 40)}".`);

@@ -1,4 +1,4 @@
-import { ANONYMOUS, GatehouseError, type Identity } from '../../core/index.js';
+import { ANONYMOUS, GatehouseError, withPresentedToken, type Identity } from '../../core/index.js';
 
 export interface AuthenticatorOptions {
   /** Refuse requests that bring no credential. */
@@ -34,6 +34,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticate
       return options.verifyApiKey(token);
     }
     if (options.verifyJwt === undefined) throw new GatehouseError('unauthorized', 'No token issuer is configured on this gateway; use an API key.');
-    return options.verifyJwt(token, resource);
+    // Kept beside the identity for RFC 8693 exchange toward servers that act as the user.
+    return options.verifyJwt(token, resource).then((identity) => withPresentedToken(identity, token));
   };
 }

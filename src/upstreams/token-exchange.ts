@@ -1,0 +1,105 @@
+import { request } from 'undici';
+import { GatehouseError, presentedToken, type Identity } from '../core/index.js';
+import type { Logger } from '../observability/index.js';
+import { EXPIRY_MARGIN_MS, type UserToken, type UserTokenSource } from './user-credentials.js';
+
+export interface TokenExchangeOptions {
+  readonly server: string;
+  readonly tokenUrl: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly audience?: string | undefined;
+  /** RFC 8707 resource: the upstream the new token is for. */
+  readonly resource: string;
+  readonly scope?: string | undefined;
+  readonly timeoutMs: number;
+  readonly logger: Logger;
+}
+
+const GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+/** A token that says nothing about its lifetime is exchanged again after this long. */
+const DEFAULT_LIFETIME_S = 300;
+/** Cached exchanged tokens per server; past this, the oldest go (a new exchange is cheap). */
+const MAX_CACHED = 10_000;
+
+/**
+ * RFC 8693 token exchange: the caller's access token (subject_token) is traded at its issuer for a
+ * token meant for one upstream, issued to the gateway (the actor) on the user's behalf. The caller's
+ * token itself never leaves toward the upstream. Tokens are cached per caller token and renewed when
+ * they expire or the server refuses them.
+ */
+export class TokenExchange implements UserTokenSource {
+  /** By the subject token: a client's newer token gets its own exchange. */
+  private readonly cache = new Map<string, UserToken>();
+  private readonly pending = new Map<string, Promise<UserToken>>();
+
+  constructor(private readonly options: TokenExchangeOptions) {}
+
+  token(identity: Identity, fresh: boolean): Promise<UserToken> {
+    const subjectToken = presentedToken(identity);
+    if (subjectToken === undefined || identity.kind !== 'jwt') {
+      return Promise.reject(
+        new GatehouseError(
+          'user_token_unavailable',
+          `Server "${this.options.server}" acts as the calling user through token exchange: call with an OAuth access token from your identity provider, not ${identity.kind === 'api-key' ? 'an API key' : 'anonymously'}.`,
+          { server: this.options.server },
+        ),
+      );
+    }
+    const cached = this.cache.get(subjectToken);
+    if (!fresh && cached !== undefined && Date.now() < cached.expiresAt - EXPIRY_MARGIN_MS) return Promise.resolve(cached);
+    let exchange = this.pending.get(subjectToken);
+    if (exchange === undefined) {
+      exchange = this.exchange(subjectToken).finally(() => this.pending.delete(subjectToken));
+      this.pending.set(subjectToken, exchange);
+    }
+    return exchange;
+  }
+
+  private async exchange(subjectToken: string): Promise<UserToken> {
+    const { tokenUrl, clientId, clientSecret, audience, resource, scope, timeoutMs } = this.options;
+    const form = new URLSearchParams({
+      grant_type: GRANT_TYPE,
+      subject_token: subjectToken,
+      subject_token_type: ACCESS_TOKEN_TYPE,
+      requested_token_type: ACCESS_TOKEN_TYPE,
+      resource,
+    });
+    if (audience !== undefined) form.set('audience', audience);
+    if (scope !== undefined) form.set('scope', scope);
+    const basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64');
+    let status: number;
+    let body: { access_token?: unknown; expires_in?: unknown; error?: unknown; error_description?: unknown };
+    try {
+      const response = await request(tokenUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${basic}`, accept: 'application/json' },
+        body: form.toString(),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      status = response.statusCode;
+      body = (await response.body.json()) as typeof body;
+    } catch (error) {
+      throw this.failure(`cannot reach ${tokenUrl} (${(error as Error).message})`);
+    }
+    if (status !== 200 || typeof body.access_token !== 'string') {
+      // The error code only: a description may quote the subject token it refused.
+      const reason = typeof body.error === 'string' ? body.error.slice(0, 60) : `HTTP ${status}`;
+      this.options.logger.warn({ status, reason }, 'token exchange refused');
+      throw this.failure(`the issuer refused the exchange (${reason})`);
+    }
+    const lifetime = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_LIFETIME_S;
+    const token = { accessToken: body.access_token, expiresAt: Date.now() + lifetime * 1000 };
+    if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(subjectToken, token);
+    return token;
+  }
+
+  private failure(reason: string): GatehouseError {
+    return new GatehouseError('user_token_unavailable', `No token for server "${this.options.server}" on your behalf: ${reason}.`, {
+      server: this.options.server,
+    });
+  }
+}
