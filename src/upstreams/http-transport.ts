@@ -38,6 +38,7 @@ export function createPool(origin: string): Pool {
 export class StreamableHttpTransport implements UpstreamTransport {
   readonly kind = 'streamable-http';
   private sink: MessageSink | undefined;
+  private onLost: ((id: RequestId, reason: string) => void) | undefined;
   private sessionId: string | undefined;
   private protocolVersion: string | undefined;
   private closed = false;
@@ -54,8 +55,9 @@ export class StreamableHttpTransport implements UpstreamTransport {
     this.path = options.url.pathname + options.url.search;
   }
 
-  start(sink: MessageSink): Promise<void> {
+  start(sink: MessageSink, _onClose?: unknown, onLost?: (id: RequestId, reason: string) => void): Promise<void> {
     this.sink = sink;
+    this.onLost = onLost;
     return Promise.resolve();
   }
 
@@ -116,7 +118,10 @@ export class StreamableHttpTransport implements UpstreamTransport {
       if (response.statusCode < 400) return;
       // A JSON-RPC error in the body is the server's own answer; pass it on.
       if (relatedTo !== undefined && contentType.includes('application/json') && this.deliverJson(text, relatedTo)) return;
-      throw new Error(`HTTP ${response.statusCode}${text ? `: ${text.slice(0, 200)}` : ''}`);
+      // A refusal of credentials may echo them back (some servers quote the header they rejected):
+      // its body is never repeated into messages and logs.
+      const shown = response.statusCode === 401 || response.statusCode === 403 ? '' : text.slice(0, 200);
+      throw new Error(`HTTP ${response.statusCode}${shown ? `: ${shown}` : ''}`);
     }
     if (contentType.includes('text/event-stream')) {
       // The reply and anything related to it (progress, sampling requests) arrive on this stream.
@@ -164,6 +169,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
       progress.retryMs = retryMs;
     };
     (async () => {
+      let broken: unknown;
       try {
         await readSse(body, onEvent, onRetry);
         this.openBodies.delete(body);
@@ -182,13 +188,17 @@ export class StreamableHttpTransport implements UpstreamTransport {
           this.openBodies.delete(response.body);
         }
       } catch (error) {
+        broken = error;
         if (!this.closed) this.options.logger.debug({ err: String(error) }, 'upstream stream ended with an error');
       } finally {
         this.openBodies.delete(body);
       }
       if (!progress.answered && !this.closed) {
-        // Nothing more will come for this request: fail it now rather than at its timeout.
-        this.sink?.({ jsonrpc: '2.0', id: relatedTo, error: { code: -32000, message: 'The upstream server closed the stream before answering.' } }, relatedTo);
+        // Nothing more will come for this request: fail it now rather than at its timeout. A broken
+        // connection (the server died under the call) is a transport failure, which idempotent calls
+        // may retry elsewhere; a stream the server ended on purpose without answering is its answer.
+        if (broken !== undefined && this.onLost !== undefined) this.onLost(relatedTo, `lost the connection before answering (${String((broken as Error).message ?? broken)}).`);
+        else this.sink?.({ jsonrpc: '2.0', id: relatedTo, error: { code: -32000, message: 'The upstream server closed the stream before answering.' } }, relatedTo);
       }
     })();
   }

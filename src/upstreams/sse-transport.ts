@@ -74,7 +74,9 @@ export class SseTransport implements UpstreamTransport {
       signal: this.abort.signal,
     });
     const text = await response.body.text();
-    if (response.statusCode >= 400) throw new Error(`HTTP ${response.statusCode}${text ? `: ${text.slice(0, 200)}` : ''}`);
+    // A refusal of credentials may echo them: its body never reaches messages and logs.
+    const shown = response.statusCode === 401 || response.statusCode === 403 ? '' : text.slice(0, 200);
+    if (response.statusCode >= 400) throw new Error(`HTTP ${response.statusCode}${shown ? `: ${shown}` : ''}`);
   }
 
   setProtocolVersion(): void {}

@@ -21,7 +21,8 @@ import {
   withRequestMeta,
 } from '../protocol/eras/index.js';
 import { InputRounds, MAX_INPUT_ROUNDS, type InputRound } from './input-rounds.js';
-import { SessionExpiredError, type UpstreamTransport } from './transport.js';
+import { SessionExpiredError, UpstreamFailure, connectionFailureOf, type UpstreamTransport } from './transport.js';
+import type { UpstreamEndpoint } from './upstream-endpoint.js';
 
 /** What a server told us in its initialize result. */
 export interface ServerIdentity {
@@ -36,12 +37,16 @@ export interface ServerMessageHandler {
   onServerRequest(client: UpstreamClient, request: JsonRpcRequest, context: unknown): void;
   onServerNotification(client: UpstreamClient, notification: JsonRpcNotification, context: unknown): void;
   onClosed(client: UpstreamClient, reason: Error | undefined): void;
+  /** The server's shared connection moved to another of its endpoints (replica), whose lists may differ. */
+  onSharedMoved?(server: string): void;
 }
 
 export interface RequestOptions {
   /** Opaque to the client; handed back with every server message related to this request. */
   context?: unknown;
   timeoutMs: number;
+  /** A hard limit: progress re-arms `timeoutMs`, but never past this many ms after the request left. */
+  maxMs?: number;
   /** Safe to send again after the server lost our session (it never saw the first attempt's effects). */
   idempotent?: boolean;
   /** A pre-allocated id (from `allocateId`), so the caller can cancel before the reply. */
@@ -69,6 +74,8 @@ interface Pending {
   context: unknown;
   timer: NodeJS.Timeout;
   timeoutMs: number;
+  /** Epoch ms past which progress no longer re-arms the timer (RequestOptions.maxMs). */
+  deadline: number | undefined;
   /** Kept for 2026-07-28 retries after input_required. */
   method: string;
   params: Params | undefined;
@@ -93,6 +100,10 @@ export interface UpstreamClientOptions {
   clientCapabilities: Params;
   initializeTimeoutMs: number;
   era?: UpstreamEra;
+  /** The endpoint (replica) this session lives on. */
+  endpoint: UpstreamEndpoint;
+  /** The connection to the endpoint failed under a request (could not connect, or broke): the owner may move on. */
+  onConnectionFailed?: (client: UpstreamClient, failure: UpstreamFailure) => void;
 }
 
 /**
@@ -102,6 +113,8 @@ export interface UpstreamClientOptions {
 export class UpstreamClient {
   readonly server: string;
   readonly owner: unknown;
+  /** The endpoint (replica) this session lives on. */
+  readonly endpoint: UpstreamEndpoint;
   identity: ServerIdentity | undefined;
   private transport: UpstreamTransport;
   private nextId = 1;
@@ -117,6 +130,7 @@ export class UpstreamClient {
   constructor(private readonly options: UpstreamClientOptions) {
     this.server = options.server;
     this.owner = options.owner;
+    this.endpoint = options.endpoint;
     this.transport = options.createTransport();
   }
 
@@ -145,6 +159,7 @@ export class UpstreamClient {
     await this.transport.start(
       (message, relatedTo) => this.receive(message, relatedTo),
       (reason) => this.onTransportClosed(reason),
+      (id, reason) => this.lost(id, reason),
     );
     return this.handshake();
   }
@@ -238,7 +253,7 @@ export class UpstreamClient {
   }
 
   private send(method: string, params: Params | undefined, options: RequestOptions): Promise<JsonRpcResponse> {
-    if (this.closed) return Promise.reject(new GatehouseError('upstream_unavailable', `Server "${this.server}" is not connected.`));
+    if (this.closed) return Promise.reject(new UpstreamFailure(`Server "${this.server}" is not connected.`, 'unreachable'));
     const id = options.id ?? this.nextId++;
     const message = this.wire(id, method, params, options.meta);
     return new Promise<JsonRpcResponse>((resolve, reject) => {
@@ -249,6 +264,7 @@ export class UpstreamClient {
         context: options.context,
         timer,
         timeoutMs: options.timeoutMs,
+        deadline: options.maxMs === undefined ? undefined : Date.now() + options.maxMs,
         method,
         params,
         rounds: 0,
@@ -261,16 +277,35 @@ export class UpstreamClient {
         if (!entry) return;
         this.pending.delete(id);
         clearTimeout(entry.timer);
-        if (error instanceof SessionExpiredError) reject(error as never);
-        else reject(new GatehouseError('upstream_unavailable', `Server "${this.server}": ${describe(error)}`));
+        if (error instanceof SessionExpiredError) {
+          reject(error as never);
+          return;
+        }
+        const kind = connectionFailureOf(error);
+        if (kind === undefined) {
+          reject(new GatehouseError('upstream_unavailable', `Server "${this.server}": ${describe(error)}`));
+          return;
+        }
+        const failure = new UpstreamFailure(`Server "${this.server}": ${describe(error)}`, kind);
+        reject(failure);
+        this.options.onConnectionFailed?.(this, failure);
       });
     });
   }
 
   /** Re-arms a request's timer: a server that reports progress is alive (long-running tools). */
   touch(id: RequestId): void {
-    const entry = this.pending.get(this.aliases.get(id) ?? id);
-    if (entry) entry.timer.refresh();
+    const resolved = this.aliases.get(id) ?? id;
+    const entry = this.pending.get(resolved);
+    if (!entry) return;
+    const left = entry.deadline === undefined ? Infinity : entry.deadline - Date.now();
+    if (left >= entry.timeoutMs) {
+      entry.timer.refresh();
+      return;
+    }
+    // Progress or not, the hard limit stands: the last stretch is only what is left of it.
+    clearTimeout(entry.timer);
+    entry.timer = setTimeout(() => this.timeOut(resolved), Math.max(0, left));
   }
 
   /** Asks the server to stop working on a request (spec §Cancellation); its late reply is dropped. */
@@ -292,7 +327,15 @@ export class UpstreamClient {
     if (!entry) return;
     this.pending.delete(id);
     void this.notify(Method.cancelled, { requestId: id, reason: 'timeout' });
-    entry.reject(new GatehouseError('upstream_timeout', `Server "${this.server}" did not answer within ${entry.timeoutMs} ms.`));
+    const pastDeadline = entry.deadline !== undefined && Date.now() >= entry.deadline;
+    entry.reject(
+      new GatehouseError(
+        'upstream_timeout',
+        pastDeadline
+          ? `Server "${this.server}" did not finish within the hard limit for one request (maxRequestMs); the call was cancelled.`
+          : `Server "${this.server}" did not answer within ${entry.timeoutMs} ms.`,
+      ),
+    );
   }
 
   notify(method: string, params?: Params): Promise<void> {
@@ -402,6 +445,7 @@ export class UpstreamClient {
       await this.transport.start(
         (message, relatedTo) => this.receive(message, relatedTo),
         (reason) => this.onTransportClosed(reason),
+        (id, reason) => this.lost(id, reason),
       );
       await this.handshake();
       this.transport.openEventStream?.();
@@ -411,6 +455,18 @@ export class UpstreamClient {
 
   openEventStream(): void {
     this.transport.openEventStream?.();
+  }
+
+  /** The transport lost a request's reply for good (its stream broke before the answer came). */
+  private lost(id: RequestId, reason: string): void {
+    const entry = this.pending.get(id);
+    if (!entry) return;
+    this.pending.delete(id);
+    clearTimeout(entry.timer);
+    if (entry.originalId !== undefined) this.aliases.delete(entry.originalId);
+    const failure = new UpstreamFailure(`Server "${this.server}" ${reason}`, 'lost');
+    entry.reject(failure);
+    this.options.onConnectionFailed?.(this, failure);
   }
 
   private onTransportClosed(reason: Error | undefined): void {
@@ -428,10 +484,11 @@ export class UpstreamClient {
     }
   }
 
-  async close(): Promise<void> {
+  /** `reason`: what requests still waiting are failed with (default: the server is shutting down). */
+  async close(reason?: string): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.failAll(`Server "${this.server}" is shutting down.`);
+    this.failAll(reason ?? `Server "${this.server}" is shutting down.`);
     await this.transport.close();
   }
 }

@@ -1,0 +1,72 @@
+// The retry budget on the test's clock (retries add at most a share of recent requests, plus a small
+// reserve, and both expire with the window) and the bounds of the jittered backoff.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { RETRY_MAX_MS, RetryBudget, retryBackoffMs } from '../../src/upstreams/index.js';
+
+function budget(percent: number, minPerSecond: number): { budget: RetryBudget; advance: (ms: number) => void } {
+  let now = 5_000_000;
+  return { budget: new RetryBudget({ percent, minPerSecond, windowMs: 10_000, now: () => now }), advance: (ms) => (now += ms) };
+}
+
+function withdrawals(subject: RetryBudget, tries = 1_000): number {
+  let granted = 0;
+  for (let index = 0; index < tries; index++) if (subject.withdraw()) granted++;
+  return granted;
+}
+
+describe('retry budget', () => {
+  test('with no traffic, only the reserve: minPerSecond over the window', () => {
+    const { budget: subject } = budget(0.2, 3);
+    assert.equal(withdrawals(subject), 30);
+  });
+
+  test('retries add at most the given share of the requests in the window', () => {
+    const { budget: subject } = budget(0.2, 0);
+    for (let index = 0; index < 100; index++) subject.deposit();
+    assert.equal(withdrawals(subject), 20);
+    for (let index = 0; index < 50; index++) subject.deposit();
+    assert.equal(withdrawals(subject), 10);
+  });
+
+  test('requests older than the window no longer earn retries', () => {
+    const { budget: subject, advance } = budget(0.2, 0);
+    for (let index = 0; index < 100; index++) subject.deposit();
+    assert.equal(subject.withdraw(), true);
+    advance(11_000);
+    assert.equal(subject.withdraw(), false);
+  });
+
+  test('requests counted long before a retry asks are taken as spread over that time', () => {
+    const { budget: subject, advance } = budget(0.2, 0);
+    // 1000 requests over 100 s, and no retry asked meanwhile: about 100 of them fall in the last 10 s.
+    for (let index = 0; index < 1_000; index++) subject.deposit();
+    advance(100_000);
+    assert.equal(withdrawals(subject), 20);
+  });
+
+  test('a spent budget refills as its retries leave the window', () => {
+    const { budget: subject, advance } = budget(0.2, 3);
+    assert.equal(withdrawals(subject), 30);
+    advance(5_000);
+    assert.equal(subject.withdraw(), false);
+    advance(6_000);
+    assert.equal(withdrawals(subject), 30);
+  });
+});
+
+describe('retry backoff', () => {
+  test('grows exponentially with jitter inside fixed bounds, never past the cap', () => {
+    assert.equal(retryBackoffMs(0, () => 0), 25);
+    assert.equal(retryBackoffMs(0, () => 1), 50);
+    assert.equal(retryBackoffMs(1, () => 0), 50);
+    assert.equal(retryBackoffMs(1, () => 1), 100);
+    for (let retry = 0; retry < 10; retry++) {
+      for (const value of [0, 0.5, 0.999]) {
+        const delay = retryBackoffMs(retry, () => value);
+        assert.ok(delay >= 25 && delay <= RETRY_MAX_MS, `retry ${retry}: ${delay}`);
+      }
+    }
+    assert.equal(retryBackoffMs(9, () => 0), RETRY_MAX_MS / 2);
+  });
+});
