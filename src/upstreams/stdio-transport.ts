@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { lineSplitter } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
 import { toMessage, type JsonRpcMessage } from '../protocol/index.js';
+import { ProcessReaper } from './process-reaper.js';
 import type { MessageSink, UpstreamTransport } from './transport.js';
 
 /** Variables a child needs to run at all; nothing else of the gateway's environment leaks to it. */
@@ -53,8 +54,16 @@ export class StdioTransport implements UpstreamTransport {
         reject(error);
         onClose(error);
       });
-      child.once('spawn', () => resolve());
+      child.once('spawn', () => {
+        if (child.pid !== undefined) ProcessReaper.shared().watch(child.pid);
+        resolve();
+      });
       child.once('exit', (code, signal) => {
+        if (!this.closed && child.pid !== undefined) {
+          // What the crashed leader left running in its group goes with it, then the group is forgotten.
+          killGroup(child.pid, 'SIGKILL');
+          ProcessReaper.shared().unwatch(child.pid);
+        }
         if (!this.closed) onClose(new Error(`process exited (${signal ?? `code ${code}`})`));
       });
       child.stdin?.on('error', () => {
@@ -95,6 +104,7 @@ export class StdioTransport implements UpstreamTransport {
     clearTimeout(timer);
     // The leader may be gone while members of its group live on.
     killGroup(child.pid, 'SIGKILL');
+    ProcessReaper.shared().unwatch(child.pid);
   }
 }
 
