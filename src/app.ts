@@ -1,8 +1,12 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { hostname } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
 import { loadConfigFile, type GatehouseConfig } from './config/index.js';
-import { ResourceStack, toGatehouseError, type Identity } from './core/index.js';
-import { createAdminApi } from './admin/index.js';
+import { GatehouseError, ResourceStack, toGatehouseError, type Identity } from './core/index.js';
+import { connectionApiRoutes, connectionBrowserRoutes, createAdminApi, type EndpointRuntime } from './admin/index.js';
+import { openJsonLinesSink } from './observability/index.js';
+import { AuditFilter, AuditWriter, Redactor } from './pipeline/index.js';
+import { RedisCacheStore, openCounterStore } from './cluster/index.js';
 import {
   GATEWAY_INFO,
   GatewayHttpServer,
@@ -15,13 +19,16 @@ import {
   type HttpAuth,
   type ReadinessReport,
 } from './frontends/index.js';
-import { createLogger, type Logger } from './observability/index.js';
-import { Policies, compileChain, createAuthenticator, createJwtVerifier, type CallContext, type Filter, type ItemKind, type JwtVerifier } from './pipeline/index.js';
+import { GatewayMetrics, createLogger, type Logger } from './observability/index.js';
+import { MetricsFilter } from './pipeline/index.js';
+import { CacheFilter, CacheRules, MemoryCacheStore, type CacheStore } from './pipeline/index.js';
+import { LimitFilter, Policies, compileChain, createAuthenticator, createJwtVerifier, type CallContext, type Filter, type ItemKind, type JwtVerifier } from './pipeline/index.js';
 import type { ListKind, Params, RequestOutcome } from './protocol/index.js';
-import { isApiKeyToken, openStore, Registry, type FileDeclarations, type HealthSummary, type VirtualServerSpec } from './registry/index.js';
+import { parseDuration, primaryUrlOf } from './registry/index.js';
+import { isApiKeyToken, openStore, Registry, SealedBox, UserConnections, type FileDeclarations, type HealthSummary, type ServerSpec, type VirtualServerSpec } from './registry/index.js';
 import { AGGREGATE_VIEW_NAME, Router, serverView, virtualView, type View } from './router/index.js';
 import { MemorySessionStore } from './session/index.js';
-import { Upstream } from './upstreams/index.js';
+import { TokenExchange, Upstream, type CircuitState, type UserTokenSource } from './upstreams/index.js';
 
 export interface GatewayOptions {
   /** Where logs go: stdout (1) for `serve`, stderr (2) for `stdio`, whose stdout is the protocol. */
@@ -65,6 +72,10 @@ export class Gateway {
   private views = new Map<string, View>();
   private readonly sessions = new MemorySessionStore();
   private readonly resources = new ResourceStack();
+  /** The audit filter (audit.enabled); its writer's queue depth and drop count are for metrics. */
+  readonly audit: AuditFilter | undefined;
+  /** Prometheus metrics (metrics.enabled), served at metrics.path. */
+  readonly metrics: GatewayMetrics | undefined;
   private http: GatewayHttpServer | undefined;
   private watcher: FSWatcher | undefined;
   private healthTimer: NodeJS.Timeout | undefined;
@@ -84,9 +95,11 @@ export class Gateway {
     config: GatehouseConfig,
     readonly registry: Registry,
     logger: Logger,
+    box: SealedBox,
   ) {
     this.config = config;
     this.logger = logger;
+    this.connections = this.userConnections(box);
     this.router = new Router({
       separator: config.separator,
       pageSize: config.sessions.pageSize,
@@ -98,6 +111,18 @@ export class Gateway {
     // The pipeline's filters, outermost first; with none configured the chain is the router itself,
     // at no cost per call. (Authentication runs at the HTTP edge and authorization narrows views.)
     const filters: Filter<CallContext, RequestOutcome>[] = [];
+    // Audit is the outermost filter, so that it records what every filter inside it refuses.
+    this.audit = config.audit.enabled ? auditFilter(config, registry, this.logger) : undefined;
+    if (this.audit !== undefined) filters.push(this.audit);
+    this.metrics = config.metrics.enabled ? this.createMetrics() : undefined;
+    // Metrics sit inside audit and outside limits, so that refusals by limits are counted too.
+    if (this.metrics !== undefined) filters.push(new MetricsFilter(this.metrics));
+    // Limits innermost of these: the filters around them see (and count) the calls limits refuse.
+    const limits = config.limits.rules.length === 0 ? undefined : limitFilter(config.limits, this.logger);
+    if (limits !== undefined) filters.push(limits);
+    // Innermost: a cached answer still counts against limits, and is recorded by audit and metrics.
+    this.cache = cacheFilter(config.cache);
+    if (this.cache !== undefined) filters.push(this.cache.filter);
     const chain = compileChain<CallContext, RequestOutcome>(filters, (context) => this.router.route(context.session, context.request));
     this.policies = new Policies(registry.policies());
     this.policiesJson = JSON.stringify(registry.policies());
@@ -110,6 +135,9 @@ export class Gateway {
       (session, request) => this.router.targetOf(session, request),
     );
     this.resources.defer(() => registry.store.close());
+    // Closed after the listener and the upstreams (in-flight calls have ended), before the store.
+    if (this.audit !== undefined) this.resources.defer(() => this.audit?.options.writer.close());
+    if (limits !== undefined) this.resources.defer(() => limits.close());
     this.resources.defer(() => Promise.allSettled([...this.upstreams.values()].map((upstream) => upstream.close())));
     this.resources.defer(() => {
       registry.stopPolling();
@@ -121,12 +149,34 @@ export class Gateway {
     registry.onChange(() => this.applyCatalog());
   }
 
+  /** Recovers what a killed predecessor left unfinished in the audit trail, then starts writing; opens the sinks. */
+  private async startAudit(configFile: string | undefined, stdoutIsProtocol: boolean): Promise<void> {
+    if (this.audit === undefined) return;
+    const { writer } = this.audit.options;
+    // A relative sink path is taken from the config file's folder, like dataDir.
+    const base = configFile === undefined ? process.cwd() : dirname(resolve(configFile));
+    for (const sink of this.config.audit.sinks) {
+      const toStdout = sink.path === '-' || sink.path === 'stdout';
+      if (toStdout && stdoutIsProtocol) throw new GatehouseError('config_invalid', 'audit.sinks: stdout carries the protocol under `gatehouse stdio`; write the sink to a file.');
+      writer.addSink(await openJsonLinesSink(toStdout ? '-' : resolve(base, sink.path)));
+    }
+    await writer.start();
+  }
+
   /** Opens the store, seeds the registry from the config and builds everything it declares. */
   static async create(config: GatehouseConfig, options: GatewayOptions = {}): Promise<Gateway> {
     const logger = options.logger ?? createLogger({ level: config.log.level, destination: options.logDestination ?? 1 });
     const registry = await openRegistry(config, { ...options, onWarning: (message, detail) => logger.warn(detail, message) });
     await registry.seed(declarations(config));
-    const gateway = new Gateway(config, registry, logger);
+    const box = await openSealedBox(config, options, (message) => logger.warn(message)).catch(async (error: unknown) => {
+      await registry.store.close();
+      throw error;
+    });
+    const gateway = new Gateway(config, registry, logger, box);
+    await gateway.startAudit(options.configFile, options.logDestination === 2).catch(async (error: unknown) => {
+      await gateway.close();
+      throw error;
+    });
     registry.startPolling(config.registry.pollIntervalMs);
     if (options.configFile !== undefined && config.registry.watchConfig) gateway.watchConfig(options.configFile);
     gateway.startHealthChecks();
@@ -191,7 +241,7 @@ export class Gateway {
         continue;
       }
       (running ? changed : added).push(name);
-      next.set(name, new Upstream(name, spec, this.router, this.config.upstreamDefaults, this.logger));
+      next.set(name, new Upstream(name, spec, this.router, this.config.upstreamDefaults, this.logger, this.userTokensFor(name, spec)));
     }
     const removed = [...previous.keys()].filter((name) => !catalog.servers.has(name));
     for (const name of [...removed, ...changed]) {
@@ -293,9 +343,23 @@ export class Gateway {
     return this.healthByServer;
   }
 
-  upstreamState(name: string): { state: string; lastError?: string } | undefined {
+  upstreamState(name: string): { state: string; lastError?: string; circuit: CircuitState; endpoints?: EndpointRuntime[] } | undefined {
     const upstream = this.upstreams.get(name);
-    return upstream && { state: upstream.state, ...(upstream.lastError ? { lastError: upstream.lastError } : {}) };
+    if (upstream === undefined) return undefined;
+    const state = { state: upstream.state, ...(upstream.lastError ? { lastError: upstream.lastError } : {}), circuit: upstream.circuit };
+    if (upstream.config.transport === 'stdio') return state;
+    upstream.refreshLoad();
+    const endpoints = upstream.endpoints.map((endpoint) => ({
+      url: endpoint.label,
+      weight: endpoint.weight,
+      circuit: endpoint.breaker.state,
+      down: endpoint.down,
+      ewmaMs: endpoint.ewmaMs === undefined ? null : Math.round(endpoint.ewmaMs * 100) / 100,
+      inflight: endpoint.inflight,
+      sessions: endpoint.sessions,
+      ...(endpoint.lastError !== undefined ? { lastError: endpoint.lastError } : {}),
+    }));
+    return { ...state, endpoints };
   }
 
   /** Serves Streamable HTTP (and legacy SSE); resolves with the base URL once listening. */
@@ -342,11 +406,12 @@ export class Gateway {
         eventStoreSize: sessions.eventStoreSize,
       },
       this.logger,
-      adminOnMain ? [adminApi] : [],
+      [...(adminOnMain ? [adminApi] : []), ...this.metricsRoutes(), ...this.connectionRoutes()],
       httpAuth,
     );
     const url = await this.http.listen();
     publicUrl = url;
+    this.publicBase = (this.config.auth.resource ?? url).replace(/\/+$/, '');
     const http = this.http;
     this.resources.defer(() => http.close(this.config.shutdown.drainTimeoutMs));
     if (adminApi !== undefined && admin.listen !== undefined) {
@@ -354,7 +419,8 @@ export class Gateway {
         throw new Error(`Refusing to serve the admin API on ${admin.listen.host}: authentication is not required (auth.required); use a loopback address.`);
       }
       const adminListener = await listenExtraRoutes(
-        adminApi,
+        // The metrics too: operators who keep the admin API on a port of its own scrape there.
+        [adminApi, ...this.metricsRoutes()],
         {
           host: admin.listen.host,
           port: admin.listen.port,
@@ -372,6 +438,66 @@ export class Gateway {
     }
     this.warmUp();
     return url;
+  }
+
+  /** The response cache (cache.rules), when configured. */
+  readonly cache: { filter: CacheFilter; store: CacheStore } | undefined;
+
+  /** Per-user OAuth connections to servers that act as the user (`userAuth.mode: oauth`). */
+  readonly connections: UserConnections;
+  /** The gateway's public base URL: auth.resource, else the URL it listens on. */
+  private publicBase = '';
+
+  private userConnections(box: SealedBox): UserConnections {
+    return new UserConnections({
+      store: this.registry.store,
+      box,
+      serverOf: (name) => {
+        const spec = this.registry.effective().servers.get(name);
+        return spec !== undefined && spec.transport !== 'stdio' && spec.userAuth?.mode === 'oauth' ? { url: primaryUrlOf(spec), userAuth: spec.userAuth } : undefined;
+      },
+      publicUrl: () => this.publicBase,
+      flowTtlMs: this.config.connections.flowTimeoutMs,
+      timeoutMs: this.config.upstreamDefaults.initializeTimeoutMs,
+      warn: (message, detail) => this.logger.warn(detail, message),
+      // MCP 2025-11-25 §Elicitation, URL mode: tell the user's sessions here that the connection is made.
+      onConnected: (_server, subject, elicitationId) => {
+        for (const session of this.sessions.values()) {
+          if (session.identity.subject !== subject || (session.clientCapabilities.elicitation as Params | undefined)?.url === undefined) continue;
+          session.send({ jsonrpc: '2.0', method: 'notifications/elicitation/complete', params: { elicitationId } });
+        }
+      },
+    });
+  }
+
+  /** Where a server that acts as the user gets the user's token: token exchange, or the user's connection. */
+  private userTokensFor(name: string, spec: ServerSpec): UserTokenSource | undefined {
+    if (spec.transport === 'stdio' || spec.userAuth === undefined) return undefined;
+    const userAuth = spec.userAuth;
+    if (userAuth.mode === 'oauth') return { token: (identity, fresh) => this.connections.token(name, identity, fresh) };
+    return new TokenExchange({
+      server: name,
+      tokenUrl: userAuth.tokenUrl,
+      clientId: userAuth.clientId,
+      clientSecret: userAuth.clientSecret,
+      audience: userAuth.audience,
+      resource: userAuth.resource ?? primaryUrlOf(spec),
+      scope: userAuth.scope,
+      timeoutMs: this.config.upstreamDefaults.initializeTimeoutMs,
+      logger: this.logger.child({ server: name }),
+    });
+  }
+
+  /** The caller's connections (API, authenticated) and the browser's pages of a connection flow (public). */
+  private connectionRoutes(): ExtraRoutes[] {
+    const deps = {
+      connections: this.connections,
+      oauthServers: () => [...this.registry.effective().servers].filter(([, spec]) => spec.transport !== 'stdio' && spec.userAuth?.mode === 'oauth').map(([name]) => name),
+      identityOf: requestIdentity,
+      publicUrl: () => this.publicBase,
+      flowTimeoutMs: this.config.connections.flowTimeoutMs,
+    };
+    return [connectionApiRoutes(deps), { ...connectionBrowserRoutes(deps), public: true }];
   }
 
   /** Where the admin API answers, once listening (undefined when it is off). */
@@ -398,6 +524,7 @@ export class Gateway {
     return {
       required: auth.required,
       authenticate,
+      failed: (reason) => this.metrics?.authFailed(reason),
       // The admin API is part of the gateway's own resource; each MCP endpoint is a resource of its own.
       resourceOf: (path) => (path.startsWith('/admin/') || path === '/' ? base() : `${base()}${path}`),
       resourceMetadata: (resource) => {
@@ -414,6 +541,42 @@ export class Gateway {
         };
       },
     };
+  }
+
+  private createMetrics(): GatewayMetrics {
+    const { metrics } = this.config;
+    return new GatewayMetrics({
+      defaultMetrics: metrics.defaultMetrics,
+      callerLabels: metrics.labels,
+      version: GATEWAY_INFO.version,
+      sessions: () => this.sessions.values(),
+      upstreams: () => this.upstreams.values(),
+      ...(this.audit !== undefined ? { audit: () => this.audit?.options.writer } : {}),
+      ...(metrics.enabled && (this.config.cache.rules.length > 0 || this.config.cache.annotatedTools !== undefined) ? { cache: () => this.cache?.filter.counters } : {}),
+    });
+  }
+
+  /**
+   * /metrics on the main listener. With auth.required it needs one of metrics.roles (give Prometheus
+   * an API key with role `metrics`: names of servers and tools are not for everyone); without it, it
+   * is as open as the listener, which is loopback unless the operator said otherwise.
+   */
+  private metricsRoutes(): ExtraRoutes[] {
+    const metrics = this.metrics;
+    if (metrics === undefined) return [];
+    const path = this.config.metrics.path;
+    return [
+      {
+        prefix: path,
+        ...(this.config.auth.required ? { requiredRoles: this.config.metrics.roles } : {}),
+        handle: async (request, response, requestPath) => {
+          if (requestPath !== path) throw new GatehouseError('not_found');
+          if (request.method !== 'GET' && request.method !== 'HEAD') throw new GatehouseError('method_not_allowed');
+          const { contentType, body } = await metrics.exposition();
+          response.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' }).end(request.method === 'HEAD' ? undefined : body);
+        },
+      },
+    ];
   }
 
   private adminApi(publicUrl: () => string): ExtraRoutes {
@@ -473,7 +636,7 @@ export class Gateway {
     }
     // Policies are registry records and apply now; the rest of `auth` needs the next start.
     const withoutPolicies = (settings: GatehouseConfig): unknown => ({ ...settings.auth, policies: undefined });
-    const restartOnly = (['listen', 'limits', 'store', 'dataDir', 'admin', 'auth', 'separator', 'sessions'] as const).filter((key) =>
+    const restartOnly = (['listen', 'limits', 'store', 'dataDir', 'admin', 'auth', 'separator', 'sessions', 'metrics', 'audit', 'cache', 'connections'] as const).filter((key) =>
       key === 'auth'
         ? JSON.stringify(withoutPolicies(config)) !== JSON.stringify(withoutPolicies(this.config))
         : JSON.stringify(config[key]) !== JSON.stringify(this.config[key]),
@@ -528,6 +691,8 @@ export class Gateway {
           started = performance.now();
           const response = await client.request('ping', undefined, { timeoutMs, idempotent: true });
           if ('error' in response) error = response.error.message;
+          // The server answers again: an open circuit lets its next call through as a trial.
+          else upstream.recovered(client);
         } catch (failure) {
           error = failure instanceof Error ? failure.message : String(failure);
         }
@@ -607,10 +772,75 @@ export async function openRegistry(
   });
 }
 
+/** The audit filter and its writer, from `audit` (see pipeline/audit). */
+function auditFilter(config: GatehouseConfig, registry: Registry, logger: Logger): AuditFilter {
+  const { audit } = config;
+  const writer = new AuditWriter({
+    store: registry.store.audit,
+    replicaId: audit.replicaId ?? hostname(),
+    max: audit.queue.max,
+    batch: audit.queue.batch,
+    flushMs: audit.queue.flushMs,
+    overload: audit.queue.overload,
+    retentionMs: audit.retention === 'forever' ? undefined : parseDuration(audit.retention),
+    logger,
+  });
+  return new AuditFilter({
+    writer,
+    redactor: new Redactor(audit.redact),
+    listCalls: audit.listCalls,
+    captureResults: audit.captureResults,
+    intents: audit.intents,
+    maxFieldBytes: audit.maxFieldBytes,
+  });
+}
+
+/**
+ * The key that seals users' upstream tokens in the store: connections.secretKey, else
+ * GATEHOUSE_SECRET_KEY, else a key file beside the embedded database (created on first start). A
+ * memory store forgets its tokens at exit, so its key may too.
+ */
+export async function openSealedBox(
+  config: GatehouseConfig,
+  options: Pick<GatewayOptions, 'configFile' | 'storeUrl' | 'dataDir'>,
+  warn: (message: string) => void,
+): Promise<SealedBox> {
+  const configured = config.connections.secretKey ?? process.env.GATEHOUSE_SECRET_KEY;
+  if (configured !== undefined && configured !== '') return SealedBox.fromKey(configured);
+  const storeUrl = options.storeUrl ?? config.store.url;
+  if (storeUrl.startsWith('memory:')) return SealedBox.ephemeral();
+  if (storeUrl.startsWith('postgres')) {
+    warn('connections.secretKey (or GATEHOUSE_SECRET_KEY) is not set: users\' upstream tokens are sealed with a key file in dataDir, which other replicas do not have');
+  }
+  const dataDir = options.dataDir ?? (options.configFile !== undefined ? resolve(dirname(options.configFile), config.dataDir) : config.dataDir);
+  return SealedBox.fromKeyFile(join(dataDir, 'secret.key'));
+}
+
 /** Editors write a file in several steps; apply once they are done. */
 const CONFIG_SETTLE_MS = 150;
 /** A server's four lists arrive within moments of each other; write them once. */
 const LEARN_SETTLE_MS = 200;
+
+/** The response cache, when a rule or annotatedTools turns it on; its store is `cache.store`. */
+function cacheFilter(cache: GatehouseConfig['cache']): { filter: CacheFilter; store: CacheStore } | undefined {
+  if (cache.rules.length === 0 && cache.annotatedTools === undefined) return undefined;
+  const store = cache.store === 'memory' ? new MemoryCacheStore({ maxEntries: cache.maxEntries, maxBytes: cache.maxBytes }) : new RedisCacheStore(cache.store);
+  const rules = new CacheRules({
+    rules: cache.rules.map((rule) => ({ servers: rule.servers, tools: rule.tools, resources: rule.resources, ttlMs: rule.ttl, shared: rule.shared })),
+    annotatedTtlMs: cache.annotatedTools,
+  });
+  return { filter: new CacheFilter(rules, store), store };
+}
+
+/** Rate limits, quotas and concurrency limits on calls, with counters where `limits.store` says. */
+function limitFilter(limits: GatehouseConfig['limits'], logger: Logger): LimitFilter<RequestOutcome> {
+  return new LimitFilter<RequestOutcome>({
+    rules: limits.rules,
+    store: openCounterStore(limits.store),
+    onStoreError: limits.onStoreError,
+    warn: (message, detail) => logger.warn(detail, message),
+  });
+}
 
 function declarations(config: GatehouseConfig): FileDeclarations {
   return { servers: config.servers, virtualServers: config.virtualServers, policies: config.auth.policies };

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { GatehouseError } from '../core/index.js';
 import { policySchema, serverSchema, virtualServerSchema } from '../registry/index.js';
 import { LOCAL_ACTOR, type AdminDeps } from './admin-deps.js';
+import { auditPageSchema, auditRecordSchema, auditRoutes, auditVerificationSchema, isStreamReply, sendStream } from './audit-routes.js';
 import { exchangeRoutes } from './exchange-routes.js';
 import { gatewayRoutes } from './gateway-routes.js';
 import { keyRoutes } from './key-routes.js';
@@ -59,6 +60,7 @@ export const adminRoutes: readonly AdminRoute[] = [
   ...keyRoutes,
   ...policyRoutes,
   ...gatewayRoutes,
+  ...auditRoutes,
   openApiRoute,
 ];
 
@@ -99,6 +101,9 @@ export function openApiDocument(): Record<string, unknown> {
       [healthListSchema, 'HealthList'],
       [statusSchema, 'Status'],
       [openApiDocumentSchema, 'OpenApiDocument'],
+      [auditRecordSchema, 'AuditRecord'],
+      [auditPageSchema, 'AuditPage'],
+      [auditVerificationSchema, 'AuditVerification'],
     ]),
     errorSchema: errorBodySchema,
     tags: [
@@ -108,6 +113,7 @@ export function openApiDocument(): Record<string, unknown> {
       { name: 'keys', description: 'API keys for agents and scripts: created, rotated and revoked here; a token is shown only once.' },
       { name: 'policies', description: 'Who may use which tools, prompts and resources: the config file\'s policies (read-only) and those added here.' },
       { name: 'gateway', description: 'Status, health and the change log.' },
+      { name: 'audit', description: 'The audit trail of calls: query, export as JSON lines, verify its hash chains.' },
     ],
   });
   return cachedDocument;
@@ -154,7 +160,8 @@ export function createAdminApi(deps: AdminDeps): AdminApi {
         }
         const body = match.route.hasBody ? await readJsonBody(request, deps.maxBodyBytes) : undefined;
         const reply = await match.route.run({ params: match.params, query, body, deps, actor: deps.actorOf?.(request) ?? LOCAL_ACTOR });
-        sendJson(response, reply.status, reply.body);
+        if (isStreamReply(reply)) await sendStream(response, reply);
+        else sendJson(response, reply.status, reply.body);
       } catch (error) {
         if (!(error instanceof GatehouseError)) deps.logger?.error({ err: error, method: request.method, path }, 'admin API failure');
         sendError(response, error, headers);

@@ -2,11 +2,25 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../observability/index.js';
 import type { HealthSummary, Registry } from '../registry/index.js';
 
+/** One endpoint (replica) of an HTTP server as the balancer sees it. */
+export interface EndpointRuntime {
+  url: string;
+  weight: number;
+  circuit: 'closed' | 'open' | 'half-open';
+  /** Whether its last connection failed. */
+  down: boolean;
+  /** Moving average of its successful calls' latency; null before the first, and for a server with one endpoint (not measured). */
+  ewmaMs: number | null;
+  inflight: number;
+  sessions: number;
+  lastError?: string;
+}
+
 /** What the admin API needs from the running gateway; `app.ts` provides it (the API never imports the gateway). */
 export interface AdminDeps {
   registry: Registry;
   /** Running state of a served server, undefined when not running. */
-  runtime(name: string): { state: string; lastError?: string } | undefined;
+  runtime(name: string): { state: string; lastError?: string; circuit?: 'closed' | 'open' | 'half-open'; endpoints?: readonly EndpointRuntime[] } | undefined;
   /** Last health summaries (uptime over 24 h, latency, last error), by server. */
   health(): ReadonlyMap<string, HealthSummary>;
   /** Base URL clients use to reach this gateway (e.g. http://127.0.0.1:8080), for exported client configs. */

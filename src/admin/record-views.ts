@@ -22,7 +22,12 @@ export function endpointOf(deps: AdminDeps, name: string): string {
 export function runtimeView(deps: AdminDeps, name: string): RuntimeView {
   const runtime = deps.runtime(name);
   if (runtime === undefined) return null;
-  return { state: runtime.state, ...(runtime.lastError !== undefined ? { lastError: runtime.lastError } : {}) };
+  return {
+    state: runtime.state,
+    ...(runtime.lastError !== undefined ? { lastError: runtime.lastError } : {}),
+    ...(runtime.circuit !== undefined ? { circuit: runtime.circuit } : {}),
+    ...(runtime.endpoints !== undefined ? { endpoints: runtime.endpoints.map((endpoint) => ({ ...endpoint })) } : {}),
+  };
 }
 
 export function healthView(summary: HealthSummary | undefined): HealthView {

@@ -108,7 +108,29 @@ export const errorBodySchema = z
   .describe('Every failure: a catalogue code, a message, and any detail fields of the error.');
 
 export const runtimeSchema = z
-  .object({ state: z.string(), lastError: z.string().optional() })
+  .object({
+    state: z.string(),
+    lastError: z.string().optional(),
+    circuit: z
+      .enum(['closed', 'open', 'half-open'])
+      .optional()
+      .describe('The circuit breaker: open means calls fail at once for now. With several endpoints: closed while any endpoint\'s is closed.'),
+    endpoints: z
+      .array(
+        z.object({
+          url: z.string(),
+          weight: z.number(),
+          circuit: z.enum(['closed', 'open', 'half-open']),
+          down: z.boolean().describe('Its last connection failed; new sessions go to the others while any is up.'),
+          ewmaMs: z.number().nullable().describe('Moving average of successful calls\' latency (measured only when the server has several endpoints).'),
+          inflight: z.number().int().describe('Requests in flight on it.'),
+          sessions: z.number().int().describe('Upstream sessions placed on it (the gateway\'s shared one included).'),
+          lastError: z.string().optional(),
+        }),
+      )
+      .optional()
+      .describe('An HTTP server\'s endpoints (several with `urls`), as the balancer sees them.'),
+  })
   .nullable()
   .describe('The running connection to this server; null when it is not served (not approved, disabled, or not started yet).');
 

@@ -13,6 +13,7 @@ import {
   virtualServerListSchema,
   type ServerItem,
 } from '../admin/index.js';
+import { endpointsOf } from '../registry/index.js';
 import type { AdminCliKit } from './admin-cli-kit.js';
 import { registerKeyCommands } from './key-commands.js';
 import { registerPolicyCommands } from './policy-commands.js';
@@ -131,7 +132,7 @@ function clip(text: string, width: number): string {
 }
 
 function targetOf(spec: ServerItem['spec']): string {
-  return spec.transport === 'stdio' ? [spec.command, ...spec.args].join(' ') : spec.url;
+  return spec.transport === 'stdio' ? [spec.command, ...spec.args].join(' ') : endpointsOf(spec).map((endpoint) => endpoint.url).join(' ');
 }
 
 // ---- option helpers -------------------------------------------------------------------------

@@ -4,6 +4,8 @@ import { Gateway } from '../app.js';
 import { configJsonSchemaText, loadConfigFile } from '../config/index.js';
 import { GATEWAY_INFO } from '../frontends/index.js';
 import { registerAdminCommands } from './admin-commands.js';
+import { registerAuditCommands } from './audit-commands.js';
+import { endpointsOf } from '../registry/index.js';
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -101,7 +103,7 @@ program
   .action(async (options: { config: string }) => {
     const config = await loadConfigFile(options.config).catch(fail);
     for (const [name, server] of Object.entries(config.servers)) {
-      const target = server.transport === 'stdio' ? `${server.command} ${server.args.join(' ')}` : server.url;
+      const target = server.transport === 'stdio' ? `${server.command} ${server.args.join(' ')}` : endpointsOf(server).map((endpoint) => endpoint.url).join(' ');
       process.stdout.write(`${name}\t${server.transport}\t${server.enabled ? 'enabled' : 'disabled'}\t${target}\n`);
     }
     for (const [name, virtual] of Object.entries(config.virtualServers)) {
@@ -124,5 +126,6 @@ program
   });
 
 registerAdminCommands(program);
+registerAuditCommands(program);
 
 await program.parseAsync(process.argv);

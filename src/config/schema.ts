@@ -1,6 +1,6 @@
 import { parse as parseCel } from '@bufbuild/cel';
 import { z } from 'zod';
-import { SERVER_NAME, SERVER_NAME_RULE, policySchema, serverSchema, serverStatusSchema, virtualServerSchema, type PolicySpec } from '../registry/index.js';
+import { SERVER_NAME, SERVER_NAME_RULE, circuitBreakerSchema, policySchema, serverSchema, serverStatusSchema, virtualServerSchema, type PolicySpec } from '../registry/index.js';
 
 /**
  * The configuration file's one schema (CONVENTIONS rule 5): the YAML loader, the JSON Schema for
@@ -58,6 +58,197 @@ export type IssuerConfig = z.output<typeof issuerSchema>;
 export type AuthConfig = z.output<typeof authSchema>;
 export type PolicyConfig = PolicySpec;
 
+const DURATION = /^(\d+)(ms|s|m|h|d)$/;
+const DURATION_UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** A duration: milliseconds, or a number with a unit ("500ms", "5s", "1m", "1h", "1d"). */
+const durationSchema = z
+  .union([z.number().int().positive(), z.string().regex(DURATION, 'expected a duration like 500ms, 5s, 1m, 1h or 1d, or milliseconds')])
+  .transform((value) => {
+    if (typeof value === 'number') return value;
+    const [, amount, unit] = DURATION.exec(value)!;
+    return Number(amount) * DURATION_UNIT_MS[unit as keyof typeof DURATION_UNIT_MS];
+  })
+  .refine((ms) => ms > 0, 'a duration must be longer than 0');
+
+const limitRuleSchema = z
+  .strictObject({
+    name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).describe('Names the rule in refusals (error data.rule) and in its counters.'),
+    match: z
+      .strictObject({
+        who: policySchema.shape.who.describe('Whom the rule is for: anyone matching one entry. Left out: every caller.'),
+        servers: z.array(z.string().min(1)).default(['*']).describe('Servers the rule covers; globs.'),
+        tools: z.array(z.string()).optional().describe('Tool names (globs). Naming none of tools, prompts and resources covers all three; naming some covers only those.'),
+        prompts: z.array(z.string()).optional().describe('Prompt names (globs).'),
+        resources: z.array(z.string()).optional().describe('Resource URIs (globs; ** crosses "/").'),
+      })
+      .prefault({})
+      .describe('Which calls (tools/call, prompts/get, resources/read) the rule counts; list calls are never limited.'),
+    key: z
+      .array(z.enum(['user', 'team', 'key', 'server', 'tool']))
+      .default([])
+      .describe(
+        'What gets its own counter: e.g. [user, tool] is one counter per caller and tool. user is the authenticated principal ' +
+          '(anonymous callers share one), key the API key, tool the tool, prompt or resource called. Empty: one counter for every matching call.',
+      ),
+    rate: z
+      .strictObject({
+        requests: z.number().int().positive(),
+        per: durationSchema.describe('The time the `requests` are spread over: 1s, 1m, 1h, 1d, or milliseconds.'),
+        burst: z.number().int().positive().optional().describe('Calls allowed at once after a quiet spell (the bucket size); default: requests.'),
+      })
+      .optional()
+      .describe('Token bucket: `requests` per `per`, refilled continuously, so bursts are smoothed instead of reset at a window edge.'),
+    quota: z
+      .strictObject({ requests: z.number().int().positive(), per: z.enum(['hour', 'day', 'month']) })
+      .optional()
+      .describe('Calls per calendar hour, day or month (UTC); the count starts again at the start of the next one.'),
+    concurrency: z
+      .strictObject({
+        max: z.number().int().positive().describe('Calls in flight at once.'),
+        queue: z.number().int().min(0).default(0).describe('Calls waiting (first in, first out) for a free slot; more are refused at once.'),
+        queueTimeout: durationSchema.default(10_000).describe('How long a call may wait in the queue before it is refused.'),
+      })
+      .optional(),
+  })
+  .refine((rule) => rule.rate !== undefined || rule.quota !== undefined || rule.concurrency !== undefined, {
+    message: 'a limit rule needs at least one of rate, quota and concurrency',
+  });
+
+export type LimitRuleConfig = z.output<typeof limitRuleSchema>;
+
+const cacheSchema = z
+  .strictObject({
+    store: z
+      .string()
+      .regex(/^(memory|rediss?:\/\/.+)$/, 'expected "memory" or a redis:// URL')
+      .default('memory')
+      .describe('memory (per replica), or redis://host:6379 to share cached results between replicas (also ${VAR}).'),
+    maxEntries: z.number().int().positive().default(10_000).describe('Memory store: entries kept, least recently used dropped first.'),
+    maxBytes: z.number().int().positive().default(64 * 1024 * 1024).describe('Memory store: size bound of the kept results.'),
+    annotatedTools: durationSchema
+      .optional()
+      .describe('Also cache, for this long, tools whose annotations say both readOnlyHint and idempotentHint (per caller). Off when left out.'),
+    rules: z
+      .array(
+        z
+          .strictObject({
+            servers: z.array(z.string().min(1)).default(['*']).describe('Servers (globs).'),
+            tools: z.array(z.string().min(1)).default([]).describe('Tool names (globs) whose results are cached.'),
+            resources: z.array(z.string().min(1)).default([]).describe('Resource URIs (globs) whose reads are cached.'),
+            ttl: durationSchema.describe('How long an entry is served: 30s, 5m, 1h, or milliseconds.'),
+            shared: z
+              .boolean()
+              .default(false)
+              .describe('One entry for every caller. Only for results that do not depend on who asks: by default each caller has their own.'),
+          })
+          .refine((rule) => rule.tools.length > 0 || rule.resources.length > 0, { message: 'a cache rule names tools or resources' }),
+      )
+      .default([])
+      .describe('What is cached, first matching rule wins. Errors and isError results are never cached.'),
+  })
+  .prefault({})
+  .describe('Opt-in cache of tool results and resource reads; nothing is cached unless a rule or annotatedTools says so.');
+
+/** Paths the metrics may not take: the gateway serves these itself. */
+const METRICS_RESERVED_PATHS = ['/mcp', '/sse', '/messages', '/servers', '/admin', '/healthz', '/readyz', '/.well-known', '/connections', '/oauth'];
+
+/** Field names whose values never reach the audit trail (matched ignoring case, - and _, and as suffixes). */
+export const DEFAULT_AUDIT_REDACT_FIELDS = [
+  'password',
+  'passwd',
+  'passphrase',
+  'secret',
+  'token',
+  'authorization',
+  'api_key',
+  'apikey',
+  'private_key',
+  'cookie',
+  'credential',
+  'credentials',
+] as const;
+
+/** Secrets recognised inside any string: bearer tokens, Gatehouse and GitHub keys, AWS key ids, JWTs, private keys, Slack and sk- keys. */
+export const DEFAULT_AUDIT_REDACT_PATTERNS = [
+  String.raw`[Bb]earer\s+[A-Za-z0-9._~+/=-]{8,}`,
+  String.raw`ghk_[A-Za-z0-9_]{20,}`,
+  String.raw`gh[pousr]_[A-Za-z0-9]{20,}`,
+  String.raw`github_pat_[A-Za-z0-9_]{20,}`,
+  String.raw`(?:AKIA|ASIA)[0-9A-Z]{16}`,
+  String.raw`eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`,
+  String.raw`-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----`,
+  String.raw`xox[abprs]-[A-Za-z0-9-]{10,}`,
+  String.raw`sk-[A-Za-z0-9_-]{20,}`,
+] as const;
+
+function compiles(source: string): boolean {
+  try {
+    new RegExp(source);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const auditSchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe('Record every tools/call, prompts/get and resources/read (and refusals of them) in the registry\'s database.'),
+    replicaId: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,128}$/)
+      .optional()
+      .describe('Names this gateway\'s hash chain; default: the host name. Replicas sharing one database need different ids (e.g. the pod name).'),
+    listCalls: z.boolean().default(false).describe('Also record tools/list, prompts/list, resources/list and resources/templates/list.'),
+    captureResults: z.boolean().default(false).describe('Keep each result\'s content (redacted), not only its size and isError.'),
+    intents: z
+      .boolean()
+      .default(true)
+      .describe('Write a tools/call\'s record before the call is sent upstream (tools annotated readOnlyHint excepted), so a crash leaves it without an outcome rather than leaving nothing.'),
+    maxFieldBytes: z.number().int().min(256).default(64 * 1024).describe('Arguments or results longer than this (as JSON) are cut, with their size noted.'),
+    redact: z
+      .strictObject({
+        fields: z.array(z.string().min(1)).default([...DEFAULT_AUDIT_REDACT_FIELDS]).describe('Values under these field names, at any depth, become "[REDACTED]".'),
+        patterns: z
+          .array(z.string().min(1).refine(compiles, 'not a valid JavaScript regular expression'))
+          .default([...DEFAULT_AUDIT_REDACT_PATTERNS])
+          .describe('Regular expressions (JavaScript syntax) replaced by "[REDACTED]" inside every string. Setting this replaces the defaults.'),
+        emails: z.boolean().default(false).describe('Also replace e-mail addresses (personal data) inside strings.'),
+      })
+      .prefault({}),
+    queue: z
+      .strictObject({
+        max: z.number().int().min(1).default(10_000).describe('Records waiting to be written, at most; the bound on the memory the audit trail may take.'),
+        batch: z.number().int().min(1).default(500).describe('Records written in one transaction.'),
+        flushMs: z.number().int().min(1).default(200).describe('Write what is waiting at least this often.'),
+        overload: z
+          .enum(['block', 'drop'])
+          .default('block')
+          .describe('When the queue is full: block makes calls wait for room (nothing is lost); drop discards records and counts them.'),
+      })
+      .prefault({}),
+    retention: z
+      .union([z.literal('forever'), z.string().regex(/^[1-9][0-9]*[smhdw]$/, 'a whole number and a unit: s, m, h, d or w (e.g. 30d)')])
+      .default('30d')
+      .describe('Records older than this are deleted (hourly), keeping the hash chain verifiable; "forever" keeps them.'),
+    sinks: z
+      .array(
+        z.strictObject({
+          type: z.literal('jsonl'),
+          path: z.string().min(1).describe('A file to append to, or "-" for stdout.'),
+        }),
+      )
+      .default([])
+      .describe('Copies of each record beside the database, as JSON lines (for a log shipper).'),
+  })
+  .prefault({})
+  .describe('The audit trail: who called what, with which (redacted) arguments, what came of it, and how long it took.');
+
+export type AuditConfig = z.output<typeof auditSchema>;
+
 export const configSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -84,6 +275,16 @@ export const configSchema = z
         headersTimeoutMs: z.number().int().positive().default(10_000),
         requestTimeoutMs: z.number().int().positive().default(30_000).describe('Time to receive a whole request body.'),
         keepAliveTimeoutMs: z.number().int().positive().default(5_000),
+        store: z
+          .string()
+          .regex(/^(memory|rediss?:\/\/.*)$/, 'expected memory, or a redis:// or rediss:// URL')
+          .default('memory')
+          .describe('Where the counters of `rules` live: memory (this process), or redis://host:6379 to share them between replicas.'),
+        onStoreError: z
+          .enum(['allow', 'refuse'])
+          .default('allow')
+          .describe('When the counter store cannot be reached: let calls through (logged), or refuse them (503 limits_unavailable).'),
+        rules: z.array(limitRuleSchema).default([]).describe('Rate limits, quotas and concurrency limits on calls; every matching rule applies.'),
       })
       .prefault({}),
     sessions: z
@@ -100,6 +301,16 @@ export const configSchema = z
         listTimeoutMs: z.number().int().positive().default(10_000).describe('Per-server time limit when aggregating lists.'),
         initializeTimeoutMs: z.number().int().positive().default(30_000),
         restartBackoffMs: z.number().int().positive().default(500).describe('First stdio restart delay; doubles up to 30 s.'),
+        maxRequestMs: z
+          .number()
+          .int()
+          .positive()
+          .default(3_600_000)
+          .describe(
+            'Hard limit on one request, however much progress the server reports (progress re-arms requestTimeoutMs, never this); ' +
+              'the call is then cancelled upstream with notifications/cancelled.',
+          ),
+        circuitBreaker: circuitBreakerSchema.prefault({}),
       })
       .prefault({}),
     shutdown: z.strictObject({ drainTimeoutMs: z.number().int().min(0).default(10_000) }).prefault({}),
@@ -132,6 +343,20 @@ export const configSchema = z
       })
       .prefault({}),
     auth: authSchema,
+    connections: z
+      .strictObject({
+        secretKey: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            'The key (32 bytes, base64 or hex; use ${VAR}) that encrypts users\' upstream tokens in the store. Default: ' +
+              'GATEHOUSE_SECRET_KEY, else <dataDir>/secret.key, created on first start. Replicas must share one key.',
+          ),
+        flowTimeoutMs: z.number().int().min(10_000).default(600_000).describe('How long a user has to complete a connection in the browser.'),
+      })
+      .prefault({})
+      .describe('Per-user connections to servers with `userAuth: { mode: oauth }`, at /connections (API) and /oauth (browser).'),
     admin: z
       .strictObject({
         enabled: z.boolean().default(true).describe('Serve the admin API at /admin/api/v1.'),
@@ -143,6 +368,32 @@ export const configSchema = z
       .prefault({}),
     log: z
       .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .prefault({}),
+    audit: auditSchema,
+    cache: cacheSchema,
+    metrics: z
+      .strictObject({
+        enabled: z.boolean().default(true).describe('Serve Prometheus metrics (text format) and count requests for them.'),
+        path: z
+          .string()
+          .regex(/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/, 'expected a path like /metrics')
+          // Routes match by prefix: /m would also catch /mcp.
+          .refine((path) => !METRICS_RESERVED_PATHS.some((reserved) => path.startsWith(reserved) || reserved.startsWith(path)), 'that path is, or is a prefix of, one the gateway serves')
+          .default('/metrics')
+          .describe('Where the main listener serves the metrics.'),
+        defaultMetrics: z.boolean().default(true).describe('Also export the Node process metrics (CPU, memory, event-loop lag, GC) under their standard names.'),
+        labels: z
+          .array(z.enum(['team', 'user', 'key']))
+          .default([])
+          .describe(
+            'Caller attributes added as labels to the request metrics. None by default: every user or key would be a new series. ' +
+              'team is the token\'s team claim, user the authenticated principal, key the API key id.',
+          ),
+        roles: z
+          .array(z.string())
+          .default(['metrics', 'admin'])
+          .describe('With auth.required, the roles that may read the metrics (e.g. a key for Prometheus with role metrics).'),
+      })
       .prefault({}),
     servers: z
       .record(z.string().regex(SERVER_NAME, SERVER_NAME_RULE), serverSchema)
@@ -175,6 +426,13 @@ export const configSchema = z
           input: policy.when,
         });
       }
+    });
+    const ruleNames = new Set<string>();
+    config.limits.rules.forEach((rule, index) => {
+      if (ruleNames.has(rule.name)) {
+        context.addIssue({ code: 'custom', path: ['limits', 'rules', index, 'name'], message: `another rule is named "${rule.name}"; names must be unique`, input: rule.name });
+      }
+      ruleNames.add(rule.name);
     });
     // Both are served at /servers/<name>/mcp, so one name cannot be both.
     for (const name of Object.keys(config.virtualServers)) {

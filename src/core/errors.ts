@@ -14,9 +14,13 @@ export const RpcCode = {
   resourceNotFound: -32002,
   /** MCP 2026-07-28: a standard or Mcp-Param-* header disagrees with the body. */
   headerMismatch: -32020,
+  /** MCP 2025-11-25: the request needs the user to complete a URL elicitation first (e.g. an OAuth connection). */
+  urlElicitationRequired: -32042,
   /** Implementation-defined server errors live in -32000..-32099. */
   serverError: -32000,
   requestTimeout: -32001,
+  /** Gatehouse: a rate limit, quota or concurrency limit refused the call (29 as in HTTP 429). */
+  limitExceeded: -32029,
 } as const;
 
 interface CatalogueEntry {
@@ -174,6 +178,42 @@ const catalogue = {
   },
   key_not_found: { httpStatus: 404, rpcCode: RpcCode.invalidParams, message: 'No API key with that id.' },
   policy_not_found: { httpStatus: 404, rpcCode: RpcCode.invalidParams, message: 'No policy with that id; list them with GET /policies or `gatehouse policies list`.' },
+  rate_limited: {
+    httpStatus: 429,
+    rpcCode: RpcCode.limitExceeded,
+    message: 'Too many calls: a rate limit was reached. Wait data.retryAfterMs milliseconds, then call again (refused calls do not count).',
+  },
+  quota_exceeded: {
+    httpStatus: 429,
+    rpcCode: RpcCode.limitExceeded,
+    message: 'The call quota for this period is used up. It resets in data.retryAfterMs milliseconds; ask an administrator if you need a larger quota.',
+  },
+  concurrency_limited: {
+    httpStatus: 429,
+    rpcCode: RpcCode.limitExceeded,
+    message: 'Too many of these calls are running at once. Wait for one of your calls to finish, then call again.',
+  },
+  limits_unavailable: {
+    httpStatus: 503,
+    rpcCode: RpcCode.serverError,
+    message: 'The gateway cannot reach its rate-limit counters, and is set to refuse calls until it can; retry shortly.',
+  },
+  user_token_unavailable: {
+    httpStatus: 200,
+    rpcCode: RpcCode.serverError,
+    message: 'The gateway could not get a token to act as you toward this server.',
+  },
+  connection_required: {
+    httpStatus: 200,
+    rpcCode: RpcCode.urlElicitationRequired,
+    message: 'This server acts as you: connect your account once by opening the URL given, then call again.',
+  },
+  connection_not_found: { httpStatus: 404, rpcCode: RpcCode.invalidParams, message: 'You have no connection to that server.' },
+  oauth_flow_invalid: {
+    httpStatus: 400,
+    rpcCode: RpcCode.invalidRequest,
+    message: 'This authorization is unknown, expired, already used, or was started in another browser; start it again.',
+  },
   store_unavailable: { httpStatus: 503, rpcCode: RpcCode.serverError, message: 'The registry store is unavailable; retry shortly.' },
   store_schema_too_new: {
     httpStatus: 500,

@@ -6,4 +6,4 @@ export { lineSplitter } from './line-splitter.js';
 export { GATEWAY_VERSION } from './version.js';
 export { formatIssues } from './zod-issues.js';
 export { readBody } from './read-body.js';
-export { ANONYMOUS, samePrincipal, type Identity } from './identity.js';
+export { ANONYMOUS, presentedToken, samePrincipal, withPresentedToken, type Identity } from './identity.js';

@@ -32,6 +32,11 @@ export interface ExtraRoutes {
   readonly prefix: string;
   /** Once a caller is authenticated, it needs one of these roles here (the admin API's admin roles). */
   readonly requiredRoles?: readonly string[];
+  /**
+   * Served without authentication: pages a browser reaches with no token (the OAuth redirect back
+   * from a provider), whose requests carry their own proof (a single-use state and a cookie).
+   */
+  readonly public?: boolean;
   handle(request: IncomingMessage, response: ServerResponse, path: string, query: URLSearchParams): Promise<void>;
 }
 
@@ -48,6 +53,8 @@ export interface HttpAuth {
   resourceOf(path: string): string;
   /** RFC 9728 metadata for a resource, or undefined when the path is not a protected resource. */
   resourceMetadata(resource: string): Record<string, unknown> | undefined;
+  /** Told of every request refused for its credentials or roles (metrics), with a bounded reason. */
+  failed?(reason: string): void;
 }
 
 /** What /readyz reports. */
@@ -106,6 +113,7 @@ export class GatewayHttpServer {
       (request, response) => {
       this.serve(request, response).catch((error: unknown) => {
         if (!(error instanceof GatehouseError)) this.logger.error({ err: error, url: request.url }, 'unexpected failure');
+        else reportAuthFailure(this.auth, request, error);
         writeHttpError(response, error);
       });
       },
@@ -149,8 +157,11 @@ export class GatewayHttpServer {
     }
     for (const extra of this.extraRoutes) {
       if (!path.startsWith(extra.prefix)) continue;
-      checkOrigin(request, this.options.origin);
-      checkRoles(extra, await authenticateRequest(this.auth, request, response, path));
+      // Public pages check their own origin (they are meant to be opened from another site's redirect).
+      if (extra.public !== true) {
+        checkOrigin(request, this.options.origin);
+        checkRoles(extra, await authenticateRequest(this.auth, request, response, path));
+      }
       return extra.handle(request, response, path, new URLSearchParams(queryAt === -1 ? '' : url.slice(queryAt + 1)));
     }
     const route = parseRoute(path);
@@ -249,6 +260,25 @@ function authenticateRequest(auth: HttpAuth | undefined, request: IncomingMessag
 }
 
 
+/**
+ * Tells `auth.failed` why a request was refused at the edge: no credential, a token failure
+ * (`data.failure`, a closed set), any other invalid credential, a missing scope or role, a token in the URL.
+ */
+function reportAuthFailure(auth: HttpAuth | undefined, request: IncomingMessage, error: GatehouseError): void {
+  if (auth?.failed === undefined) return;
+  switch (error.code) {
+    case 'unauthorized': {
+      const failure = error.data?.failure;
+      auth.failed(request.headers.authorization === undefined ? 'missing_credentials' : typeof failure === 'string' ? failure : 'invalid_credentials');
+      return;
+    }
+    case 'insufficient_scope':
+    case 'forbidden':
+    case 'token_in_query':
+      auth.failed(error.code);
+  }
+}
+
 /** Authenticated callers of extra routes need one of their roles; anonymous ones got here only where none is required. */
 function checkRoles(routes: ExtraRoutes, identity: Identity): void {
   const roles = routes.requiredRoles;
@@ -297,26 +327,29 @@ function parseRoute(path: string): { server: string | undefined; endpoint: Endpo
   }
 }
 
-/** A listener for extra routes alone (the admin API on its own port); closes with the returned function. */
+/** A listener for extra routes alone (the admin API, and the metrics, on their own port); closes with the returned function. */
 export async function listenExtraRoutes(
-  routes: ExtraRoutes,
+  routes: ExtraRoutes | readonly ExtraRoutes[],
   options: { host: string; port: number; origin: OriginPolicy; headersTimeoutMs: number; requestTimeoutMs: number },
   logger: Logger,
   auth?: HttpAuth,
 ): Promise<{ url: string; close(): Promise<void> }> {
+  const all = ([] as readonly ExtraRoutes[]).concat(routes);
   const server = createServer({ requestTimeout: options.requestTimeoutMs, headersTimeout: options.headersTimeoutMs }, (request, response) => {
     const url = request.url ?? '/';
     const queryAt = url.indexOf('?');
     const path = queryAt === -1 ? url : url.slice(0, queryAt);
     Promise.resolve()
       .then(async () => {
-        if (!path.startsWith(routes.prefix)) throw new GatehouseError('not_found');
+        const extra = all.find((candidate) => path.startsWith(candidate.prefix));
+        if (extra === undefined) throw new GatehouseError('not_found');
         checkOrigin(request, options.origin);
-        checkRoles(routes, await authenticateRequest(auth, request, response, path));
-        return routes.handle(request, response, path, new URLSearchParams(queryAt === -1 ? '' : url.slice(queryAt + 1)));
+        checkRoles(extra, await authenticateRequest(auth, request, response, path));
+        return extra.handle(request, response, path, new URLSearchParams(queryAt === -1 ? '' : url.slice(queryAt + 1)));
       })
       .catch((error: unknown) => {
         if (!(error instanceof GatehouseError)) logger.error({ err: error, url: request.url }, 'unexpected failure');
+        else reportAuthFailure(auth, request, error);
         writeHttpError(response, error);
       });
   });

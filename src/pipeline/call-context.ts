@@ -9,6 +9,12 @@ export interface CallTarget {
   readonly name: string;
   /** The item as the server listed it (tool annotations are read from here), when listed. */
   readonly item?: Params | undefined;
+  /**
+   * Whether the caller's policy conditions on arguments allow this call (the router checks them again;
+   * a filter that answers by itself, like the cache, must not answer a call they refuse). Only `true`
+   * means allowed.
+   */
+  readonly authorized?: boolean;
 }
 
 /** Resolves a request's target (the router, wired in app.ts); undefined for list calls and unknown names. */

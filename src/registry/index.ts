@@ -1,5 +1,9 @@
 export * from './server-spec.js';
 export type * from './store.js';
+export { AUDIT_GENESIS_HASH, auditHash, verifyAudit } from './audit-store.js';
+export type { AuditCall, AuditResult, AuditEntry, AuditRecord, AuditOutcome, AuditLink, AuditQuery, AuditStore, AuditProblem, AuditVerification } from './audit-store.js';
+export { MemoryAuditStore } from './audit-store-memory.js';
+export { SqlAuditStore, type AuditTables } from './audit-store-sql.js';
 export { Registry, toolFingerprint, canonicalJson, maskSecrets, MASK } from './registry.js';
 export type { RegistryOptions, FileDeclarations, EffectiveCatalog, SearchQuery, SearchHit } from './registry.js';
 export {
@@ -43,3 +47,5 @@ export { fromServerJson, toServerJson, toClientConfig, gatewayClientConfig, SERV
 export type { ServerJsonImport, ServerJsonImportOptions, ImportedServerSpec, ClientFlavour, GatewayEndpoint } from './manifest-formats.js';
 export { checkStdioRegistration, DEFAULT_ALLOWED_COMMANDS } from './command-policy.js';
 export type { StdioRegistration, CommandPolicy } from './command-policy.js';
+export { SealedBox } from './sealed-box.js';
+export { UserConnections, CALLBACK_PATH, START_PATH, type OAuthServer, type UserConnectionsOptions, type FlowDescription } from './user-connections.js';

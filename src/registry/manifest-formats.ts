@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { GatehouseError, formatIssues } from '../core/index.js';
 import { DOCKER_RUN_VALUED_OPTIONS } from './command-policy.js';
-import { SERVER_NAME, serverSchema, type ServerSpec } from './server-spec.js';
+import { SERVER_NAME, endpointsOf, primaryUrlOf, serverSchema, type ServerSpec } from './server-spec.js';
 
 /**
  * Server descriptions in the formats other tools keep them: the official MCP Registry's `server.json`
@@ -409,10 +409,13 @@ export function toServerJson(name: string, spec: ServerSpec): Record<string, unk
     document.packages = [entry];
   } else {
     document.version = taggedVersion ?? UNVERSIONED;
-    const remote: Record<string, unknown> = { type: spec.transport, url: spec.url };
     const headers = Object.keys(spec.headers).map((header) => ({ name: header, isRequired: true, isSecret: true }));
-    if (headers.length > 0) remote.headers = headers;
-    document.remotes = [remote];
+    // Replicas of one server are alternative remotes of it.
+    document.remotes = endpointsOf(spec).map((endpoint) => {
+      const remote: Record<string, unknown> = { type: spec.transport, url: endpoint.url };
+      if (headers.length > 0) remote.headers = headers;
+      return remote;
+    });
   }
   return document;
 }
@@ -539,7 +542,7 @@ export function toClientConfig(servers: Readonly<Record<string, ServerSpec>>, fl
   const entries: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(servers)) {
     if (!spec.enabled) continue;
-    entries[name] = spec.transport === 'stdio' ? stdioEntry(spec, flavour) : httpEntry(spec.url, spec.transport, spec.headers, flavour);
+    entries[name] = spec.transport === 'stdio' ? stdioEntry(spec, flavour) : httpEntry(primaryUrlOf(spec), spec.transport, spec.headers, flavour);
   }
   return wrap(entries, flavour);
 }

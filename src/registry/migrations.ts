@@ -214,6 +214,52 @@ const migrations: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    version: 5,
+    description: 'audit trail',
+    async up(db, dialect) {
+      // One row per audited call (see registry/audit-store.ts); bigint ids: a busy gateway writes many.
+      await autoIncrementId(db.schema.createTable('audit_records'), dialect, 'bigint')
+        .addColumn('replica_id', 'text', (column) => column.notNull())
+        .addColumn('seq', 'bigint')
+        .addColumn('prev_hash', 'text')
+        .addColumn('hash', 'text')
+        .addColumn('at', 'text', (column) => column.notNull())
+        .addColumn('request_id', 'text')
+        .addColumn('session_id', 'text')
+        .addColumn('subject', 'text', (column) => column.notNull())
+        .addColumn('user_name', 'text')
+        .addColumn('identity_kind', 'text', (column) => column.notNull())
+        .addColumn('team', 'text')
+        .addColumn('key_id', 'text')
+        .addColumn('client_name', 'text')
+        .addColumn('client_version', 'text')
+        .addColumn('endpoint', 'text')
+        .addColumn('method', 'text', (column) => column.notNull())
+        .addColumn('server', 'text')
+        .addColumn('name', 'text')
+        .addColumn('arguments', 'text')
+        .addColumn('outcome', 'text', (column) => column.notNull())
+        .addColumn('error_code', 'text')
+        .addColumn('result_bytes', 'integer')
+        .addColumn('is_error', 'integer')
+        .addColumn('result', 'text')
+        .addColumn('latency_ms', 'double precision')
+        .execute();
+      // (replica_id, seq): the chain's order, its head, and the guard against two writers taking one
+      // seq (NULL seqs, the intents, are distinct in both dialects). (at): retention and time filters.
+      // No more: every index is written on every call, and queries walk ids newest first with a limit.
+      await db.schema.createIndex('audit_records_chain').on('audit_records').columns(['replica_id', 'seq']).unique().execute();
+      await db.schema.createIndex('audit_records_at').on('audit_records').column('at').execute();
+      await db.schema
+        .createTable('audit_anchors')
+        .addColumn('replica_id', 'text', (column) => column.primaryKey())
+        .addColumn('seq', 'bigint', (column) => column.notNull())
+        .addColumn('hash', 'text', (column) => column.notNull())
+        .addColumn('pruned_at', 'text', (column) => column.notNull())
+        .execute();
+    },
+  },
 ];
 
 /** The newest schema version this code knows. */

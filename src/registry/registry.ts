@@ -554,7 +554,12 @@ function sameJson(a: unknown, b: unknown): boolean {
 export function maskSecrets(spec: ServerSpec): ServerSpec {
   const mask = (values: Record<string, string>): Record<string, string> => Object.fromEntries(Object.keys(values).map((key) => [key, MASK]));
   if (spec.transport === 'stdio') return { ...spec, env: mask(spec.env) };
-  return { ...spec, headers: mask(spec.headers), ...(spec.oauth !== undefined ? { oauth: { ...spec.oauth, clientSecret: MASK } } : {}) };
+  return {
+    ...spec,
+    headers: mask(spec.headers),
+    ...(spec.oauth !== undefined ? { oauth: { ...spec.oauth, clientSecret: MASK } } : {}),
+    ...(spec.userAuth?.clientSecret !== undefined ? { userAuth: { ...spec.userAuth, clientSecret: MASK } } : {}),
+  };
 }
 
 export const MASK = '***';

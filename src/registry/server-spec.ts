@@ -12,6 +12,16 @@ const TAG = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 export const serverNameSchema = z.string().regex(SERVER_NAME, SERVER_NAME_RULE);
 
 
+export const circuitBreakerSchema = z
+  .strictObject({
+    consecutiveFailures: z.number().int().min(0).default(5).describe('Consecutive transport failures or timeouts that open the circuit; 0 turns it off.'),
+    failureRate: z.number().min(0).max(1).default(0.5).describe('Share of failed calls among the last `window` that opens it (0 turns this test off).'),
+    minimumCalls: z.number().int().min(1).default(20).describe('Calls needed in the window before the rate counts.'),
+    window: z.number().int().min(1).default(50),
+    openMs: z.number().int().min(100).default(30_000).describe('How long calls fail at once before one trial call goes through.'),
+  })
+  .describe('Stops calling a server that keeps failing (tool errors do not count: they are answers), then tries it again.');
+
 const commonServerFields = {
   title: z.string().optional().describe('Human-readable name shown in lists.'),
   description: z.string().optional(),
@@ -19,6 +29,26 @@ const commonServerFields = {
   owner: z.string().optional().describe('The team or person responsible for this server.'),
   enabled: z.boolean().default(true).describe('A disabled server is kept in the config but not started.'),
   requestTimeoutMs: z.number().int().positive().optional().describe('Overrides upstreamDefaults.requestTimeoutMs.'),
+  maxRequestMs: z.number().int().positive().optional().describe('Overrides upstreamDefaults.maxRequestMs.'),
+  toolTimeouts: z
+    .array(
+      z.strictObject({
+        tools: z.array(z.string().min(1)).min(1).describe('Tool names or globs ("export_*").'),
+        requestTimeoutMs: z.number().int().positive().optional(),
+        maxRequestMs: z.number().int().positive().optional(),
+      }),
+    )
+    .default([])
+    .describe('Timeouts for some tools of this server (the first entry that matches wins), e.g. long-running exports.'),
+  circuitBreaker: circuitBreakerSchema.optional().describe('Overrides upstreamDefaults.circuitBreaker.'),
+  fallback: z
+    .string()
+    .regex(SERVER_NAME, SERVER_NAME_RULE)
+    .optional()
+    .describe(
+      'Another server that serves the same tools: a tool call this server cannot take (its circuit is open, it cannot be reached, or ' +
+        'the connection broke under a read-only or idempotent tool) goes to the tool of the same name there, if it has one.',
+    ),
   era: z
     .enum(['auto', 'legacy', 'modern'])
     .default('auto')
@@ -48,10 +78,66 @@ const stdioServer = z
   })
   .describe('A server spawned as a child process, spoken to over stdin/stdout.');
 
+const tokenExchange = z
+  .strictObject({
+    mode: z.literal('token-exchange'),
+    tokenUrl: z.url({ protocol: /^https?$/ }).describe('The token endpoint of the issuer that issued the callers\' tokens.'),
+    clientId: z.string().min(1).describe('The gateway\'s client at that issuer, allowed to exchange tokens.'),
+    clientSecret: z.string().min(1).describe('Use ${VAR}: kept out of the registry database and masked in the API.'),
+    audience: z.string().optional().describe('RFC 8693 audience of the new token, when the issuer wants one.'),
+    resource: z.string().optional().describe('RFC 8707 resource of the new token; default: the server\'s url.'),
+    scope: z.string().optional(),
+  })
+  .describe(
+    'RFC 8693 token exchange: the caller\'s OAuth access token is exchanged at the issuer for a token for this server, with the ' +
+      'caller as subject and the gateway as actor. Callers must come with an OAuth token (not an API key).',
+  );
+
+const userOAuth = z
+  .strictObject({
+    mode: z.literal('oauth'),
+    issuer: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .describe('The authorization server; its endpoints are discovered (RFC 8414, then OpenID discovery) unless given below.'),
+    authorizationUrl: z.url({ protocol: /^https?$/ }).optional(),
+    tokenUrl: z.url({ protocol: /^https?$/ }).optional(),
+    clientId: z.string().min(1).describe('The gateway\'s client registered at the authorization server.'),
+    clientSecret: z.string().min(1).optional().describe('Use ${VAR}; leave out for a public client (PKCE alone).'),
+    scope: z.string().optional(),
+    resource: z.string().optional().describe('RFC 8707 resource asked for; default: the server\'s url.'),
+  })
+  .refine((value) => value.issuer !== undefined || (value.authorizationUrl !== undefined && value.tokenUrl !== undefined), {
+    message: 'Give `issuer`, or both `authorizationUrl` and `tokenUrl`.',
+  })
+  .describe(
+    'A per-user OAuth connection: each user authorises the gateway once in a browser (authorization code + PKCE, run by the ' +
+      'gateway); the gateway keeps their tokens encrypted and refreshes them.',
+  );
+
+const userAuthSchema = z.discriminatedUnion('mode', [tokenExchange, userOAuth]);
+export type UserAuthSpec = z.output<typeof userAuthSchema>;
+
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+const endpointSchema = z.strictObject({
+  url: httpUrl,
+  weight: z.number().positive().max(1000).default(1).describe('Relative share of new sessions; 2 takes about twice as many as 1.'),
+});
+
 const httpServer = z
   .strictObject({
     transport: z.enum(['streamable-http', 'sse']).default('streamable-http').describe('Inferred as streamable-http from `url` when left out.'),
-    url: z.url({ protocol: /^https?$/ }).describe('The server endpoint (Streamable HTTP) or its /sse URL (legacy SSE).'),
+    url: z.url({ protocol: /^https?$/ }).optional().describe('The server endpoint (Streamable HTTP) or its /sse URL (legacy SSE). Give this or `urls`.'),
+    urls: z
+      .array(z.union([httpUrl, endpointSchema]))
+      .min(1)
+      .optional()
+      .describe(
+        'Several endpoints (replicas) of one server, instead of `url`: a URL, or {url, weight}. Each client session is placed on one ' +
+          'replica (power of two choices on latency × load ÷ weight) and stays there; a failing replica is avoided and its sessions ' +
+          'move to another.',
+      ),
     headers: z.record(z.string(), z.string()).default({}).describe('Sent on every request to this server (credentials live here, never the client\'s).'),
     oauth: z
       .strictObject({
@@ -63,6 +149,12 @@ const httpServer = z
       })
       .optional()
       .describe('OAuth client credentials the gateway uses to get (and renew) its own token for this server.'),
+    userAuth: userAuthSchema
+      .optional()
+      .describe(
+        'Act as the calling user toward this server: its calls carry a token for the user (from RFC 8693 token exchange, or from the ' +
+          'user\'s own OAuth connection), never the caller\'s own token. Lists and health checks use `headers`/`oauth`.',
+      ),
     forwardIdentity: z
       .boolean()
       .default(false)
@@ -72,14 +164,37 @@ const httpServer = z
       ),
     ...commonServerFields,
   })
+  .refine((spec) => (spec.url === undefined) !== (spec.urls === undefined), { message: 'Give either `url` or `urls`, not both and not neither.', path: ['url'] })
+  .refine((spec) => spec.urls === undefined || new Set(spec.urls.map(endpointUrl)).size === spec.urls.length, {
+    message: 'Each URL may appear once in `urls`.',
+    path: ['urls'],
+  })
   .describe('A server reached over HTTP.');
+
+type HttpServerSpec = z.output<typeof httpServer>;
+export type EndpointSpec = z.output<typeof endpointSchema>;
+
+function endpointUrl(entry: string | EndpointSpec): string {
+  return typeof entry === 'string' ? entry : entry.url;
+}
+
+/** An HTTP server's endpoints, in order, each with its weight (1 unless given). */
+export function endpointsOf(spec: Pick<HttpServerSpec, 'url' | 'urls'>): EndpointSpec[] {
+  if (spec.urls === undefined) return [{ url: spec.url!, weight: 1 }];
+  return spec.urls.map((entry) => (typeof entry === 'string' ? { url: entry, weight: 1 } : entry));
+}
+
+/** The URL that stands for the server where one is needed (OAuth resource defaults, client configs): its first. */
+export function primaryUrlOf(spec: Pick<HttpServerSpec, 'url' | 'urls'>): string {
+  return spec.url ?? endpointUrl(spec.urls![0]!);
+}
 
 /** `transport` may be left out: `command` means stdio, `url` means Streamable HTTP. */
 export const serverSchema = z.preprocess(
   (value) => {
     if (typeof value !== 'object' || value === null || Array.isArray(value) || 'transport' in value) return value;
     if ('command' in value) return { ...value, transport: 'stdio' };
-    if ('url' in value) return { ...value, transport: 'streamable-http' };
+    if ('url' in value || 'urls' in value) return { ...value, transport: 'streamable-http' };
     return value;
   },
   z.discriminatedUnion('transport', [stdioServer, httpServer]),

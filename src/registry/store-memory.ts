@@ -1,3 +1,4 @@
+import { MemoryAuditStore } from './audit-store-memory.js';
 import {
   byName,
   canonicalApiKey,
@@ -21,11 +22,13 @@ import type {
   HealthSample,
   HealthSummary,
   LearntState,
+  OAuthFlowRecord,
   Page,
   PolicyRecord,
   ServerRecord,
   Store,
   ToolFingerprint,
+  UserConnectionRecord,
   VirtualServerRecord,
 } from './store.js';
 
@@ -36,6 +39,7 @@ import type {
  */
 export class MemoryStore implements Store {
   readonly kind = 'memory';
+  readonly audit = new MemoryAuditStore();
   private readonly now: () => string;
   private readonly servers = new Map<string, ServerRecord>();
   private readonly virtualServers = new Map<string, VirtualServerRecord>();
@@ -47,6 +51,9 @@ export class MemoryStore implements Store {
   private healthSamples: HealthSample[] = [];
   private readonly adminEvents: AdminEvent[] = [];
   private readonly apiKeys = new Map<string, ApiKeyRecord>();
+  /** By server, then subject. */
+  private readonly userConnections = new Map<string, Map<string, UserConnectionRecord>>();
+  private readonly oauthFlows = new Map<string, OAuthFlowRecord>();
   private nextAdminEventId = 1;
   private currentRevision = 0;
 
@@ -256,6 +263,45 @@ export class MemoryStore implements Store {
     const updated = change(record);
     this.apiKeys.set(id, updated);
     return Promise.resolve(structuredClone(updated));
+  }
+
+  async putUserConnection(record: Omit<UserConnectionRecord, 'createdAt' | 'updatedAt'>): Promise<UserConnectionRecord> {
+    const now = this.now();
+    let bySubject = this.userConnections.get(record.server);
+    if (bySubject === undefined) this.userConnections.set(record.server, (bySubject = new Map()));
+    const stored = { ...record, createdAt: bySubject.get(record.subject)?.createdAt ?? now, updatedAt: now };
+    bySubject.set(record.subject, stored);
+    return { ...stored };
+  }
+
+  async getUserConnection(server: string, subject: string): Promise<UserConnectionRecord | undefined> {
+    const found = this.userConnections.get(server)?.get(subject);
+    return found && { ...found };
+  }
+
+  async listUserConnections(subject: string): Promise<UserConnectionRecord[]> {
+    const found: UserConnectionRecord[] = [];
+    for (const bySubject of this.userConnections.values()) {
+      const record = bySubject.get(subject);
+      if (record !== undefined) found.push({ ...record });
+    }
+    return found.sort((a, b) => compareText(a.server, b.server));
+  }
+
+  async deleteUserConnection(server: string, subject: string): Promise<boolean> {
+    return this.userConnections.get(server)?.delete(subject) ?? false;
+  }
+
+  async putOAuthFlow(record: OAuthFlowRecord): Promise<void> {
+    this.oauthFlows.set(record.state, { ...record, expiresAt: isoTime(record.expiresAt) });
+  }
+
+  async takeOAuthFlow(state: string, now: string): Promise<OAuthFlowRecord | undefined> {
+    const at = isoTime(now);
+    for (const [key, flow] of this.oauthFlows) if (flow.expiresAt <= at) this.oauthFlows.delete(key);
+    const flow = this.oauthFlows.get(state);
+    this.oauthFlows.delete(state);
+    return flow && { ...flow };
   }
 
   async appendAdminEvent(event: AdminEventInput): Promise<AdminEvent> {

@@ -1,4 +1,5 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
+import { SqlAuditStore } from './audit-store-sql.js';
 import type { RegistryTables, SqlDialectName } from './migrations.js';
 import type { PolicySpec, ServerSpec, ServerStatus, VirtualServerSpec } from './server-spec.js';
 import {
@@ -23,12 +24,14 @@ import type {
   HealthSample,
   HealthSummary,
   LearntState,
+  OAuthFlowRecord,
   Page,
   PolicyRecord,
   RecordSource,
   ServerRecord,
   Store,
   ToolFingerprint,
+  UserConnectionRecord,
   VirtualServerRecord,
 } from './store.js';
 
@@ -113,6 +116,10 @@ function toAdminEvent(row: Row<'admin_events'>): AdminEvent {
   return { id: row.id, at: row.at, actor: row.actor, action: row.action, target: row.target, detail: parseJson<Record<string, unknown>>(row.detail) };
 }
 
+function toUserConnection(row: Row<'user_connections'>): UserConnectionRecord {
+  return { server: row.server, subject: row.subject, sealed: row.sealed, createdAt: row.created_at, updatedAt: row.updated_at };
+}
+
 function toApiKey(row: Row<'api_keys'>): ApiKeyRecord {
   return {
     id: row.id,
@@ -140,6 +147,7 @@ const UPSERT_CHUNK = 1000;
 export class SqlStore implements Store {
   private readonly now: () => string;
   private closing: Promise<void> | undefined;
+  readonly audit: SqlAuditStore;
 
   constructor(
     readonly kind: SqlDialectName,
@@ -147,6 +155,7 @@ export class SqlStore implements Store {
     private readonly options: SqlStoreOptions,
   ) {
     this.now = nowFrom(options);
+    this.audit = new SqlAuditStore(db, kind, (error) => options.translateError(error));
   }
 
   /** Every query goes through here so that an unreachable database is reported as one. */
@@ -503,6 +512,61 @@ export class SqlStore implements Store {
         .where((expression) => expression.or([expression('last_used_at', 'is', null), expression('last_used_at', '<', usedAt)]))
         .execute(),
     );
+  }
+
+  putUserConnection(record: Omit<UserConnectionRecord, 'createdAt' | 'updatedAt'>): Promise<UserConnectionRecord> {
+    const now = this.now();
+    return this.run(async (db) =>
+      toUserConnection(
+        await db
+          .insertInto('user_connections')
+          .values({ server: record.server, subject: record.subject, sealed: record.sealed, created_at: now, updated_at: now })
+          .onConflict((conflict) => conflict.columns(['server', 'subject']).doUpdateSet({ sealed: record.sealed, updated_at: now }))
+          .returningAll()
+          .executeTakeFirstOrThrow(),
+      ),
+    );
+  }
+
+  getUserConnection(server: string, subject: string): Promise<UserConnectionRecord | undefined> {
+    return this.run(async (db) => {
+      const row = await db.selectFrom('user_connections').selectAll().where('server', '=', server).where('subject', '=', subject).executeTakeFirst();
+      return row === undefined ? undefined : toUserConnection(row);
+    });
+  }
+
+  listUserConnections(subject: string): Promise<UserConnectionRecord[]> {
+    return this.run(async (db) =>
+      (await db.selectFrom('user_connections').selectAll().where('subject', '=', subject).execute())
+        .map(toUserConnection)
+        .sort((a, b) => compareText(a.server, b.server)),
+    );
+  }
+
+  deleteUserConnection(server: string, subject: string): Promise<boolean> {
+    return this.run(async (db) => {
+      const result = await db.deleteFrom('user_connections').where('server', '=', server).where('subject', '=', subject).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    });
+  }
+
+  putOAuthFlow(record: OAuthFlowRecord): Promise<void> {
+    return this.run(async (db) => {
+      await db
+        .insertInto('oauth_flows')
+        .values({ state: record.state, server: record.server, subject: record.subject, sealed: record.sealed, expires_at: isoTime(record.expiresAt) })
+        .execute();
+    });
+  }
+
+  takeOAuthFlow(state: string, now: string): Promise<OAuthFlowRecord | undefined> {
+    const at = isoTime(now);
+    return this.run(async (db) => {
+      await db.deleteFrom('oauth_flows').where('expires_at', '<=', at).execute();
+      // DELETE … RETURNING: of two replicas handed the same redirect, only one gets the flow.
+      const row = await db.deleteFrom('oauth_flows').where('state', '=', state).returningAll().executeTakeFirst();
+      return row === undefined ? undefined : { state: row.state, server: row.server, subject: row.subject, sealed: row.sealed, expiresAt: row.expires_at };
+    });
   }
 
   async appendAdminEvent(event: AdminEventInput): Promise<AdminEvent> {

@@ -1,3 +1,4 @@
+import type { AuditStore } from './audit-store.js';
 import type { PolicySpec, ServerSpec, ServerStatus, VirtualServerSpec } from './server-spec.js';
 
 /**
@@ -122,6 +123,27 @@ export interface ApiKeyRecord {
   readonly createdBy: string;
 }
 
+/** A user's tokens for one server, as the registry sealed them. */
+export interface UserConnectionRecord {
+  readonly server: string;
+  /** The principal: `Identity.subject`. */
+  readonly subject: string;
+  readonly sealed: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** An authorization (code + PKCE) the gateway started for a user and waits to see completed. */
+export interface OAuthFlowRecord {
+  /** The OAuth `state` parameter: random, single use. */
+  readonly state: string;
+  readonly server: string;
+  readonly subject: string;
+  /** The PKCE verifier and the browser binding, sealed. */
+  readonly sealed: string;
+  readonly expiresAt: string;
+}
+
 export interface Page<T> {
   readonly items: readonly T[];
   /** Pass back as `before` for the next (older) page; absent on the last page. */
@@ -131,6 +153,8 @@ export interface Page<T> {
 export interface Store {
   /** `sqlite` or `postgres`, for status output. */
   readonly kind: string;
+  /** The audit trail, in the same database (issue #7; see audit-store.ts). */
+  readonly audit: AuditStore;
 
   listServers(): Promise<ServerRecord[]>;
   getServer(name: string): Promise<ServerRecord | undefined>;
@@ -194,6 +218,21 @@ export interface Store {
   expireApiKey(id: string, at: string): Promise<ApiKeyRecord | undefined>;
   /** Moves `lastUsedAt` forward to `at` (never back). Callers throttle: this is a write. */
   touchApiKey(id: string, at: string): Promise<void>;
+
+  // Per-user upstream connections. `sealed` is opaque to the store (encrypted by the registry).
+
+  /** Inserts or replaces the connection of `subject` to `server`; keeps `createdAt` of an existing one. */
+  putUserConnection(record: Omit<UserConnectionRecord, 'createdAt' | 'updatedAt'>): Promise<UserConnectionRecord>;
+  getUserConnection(server: string, subject: string): Promise<UserConnectionRecord | undefined>;
+  /** One subject's connections, by server name. */
+  listUserConnections(subject: string): Promise<UserConnectionRecord[]>;
+  deleteUserConnection(server: string, subject: string): Promise<boolean>;
+  putOAuthFlow(record: OAuthFlowRecord): Promise<void>;
+  /**
+   * Deletes the flow and returns it when it exists and has not expired at `now` (single use, whichever
+   * replica the browser comes back to); prunes expired flows on the way.
+   */
+  takeOAuthFlow(state: string, now: string): Promise<OAuthFlowRecord | undefined>;
 
   appendAdminEvent(event: AdminEventInput): Promise<AdminEvent>;
   /** Newest first; `before` is an id from a previous page's `next`. */

@@ -15,7 +15,9 @@ import {
   type RequestId,
   type RequestOutcome,
 } from '../protocol/index.js';
-import type { RequestEnvelope, RequestOptions, ServerMessageHandler, Upstream, UpstreamClient } from '../upstreams/index.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { UpstreamFailure, retryBackoffMs } from '../upstreams/index.js';
+import type { CircuitBreaker, RequestEnvelope, RequestOptions, ServerMessageHandler, Upstream, UpstreamClient, UpstreamEndpoint } from '../upstreams/index.js';
 import { canReturnInputRequired, checkParamHeaders, isModernRevision, paramHeadersFor, withoutModernFields } from '../protocol/eras/index.js';
 import { Catalog } from './catalog.js';
 import { resolveName, resolveUri } from './resolve.js';
@@ -23,7 +25,7 @@ import { InputBridge, newInputWaiter } from './input-bridge.js';
 import type { ClientLink } from './client-link.js';
 import { exposedUri } from './names.js';
 import { RelayState, type InflightCall } from './relay-state.js';
-import type { View } from './view.js';
+import { serverView, type View } from './view.js';
 
 export interface RouterOptions {
   separator: string;
@@ -47,8 +49,30 @@ const AGGREGATE_CAPABILITIES: Params = {
   completions: {},
 };
 
+const LIST_CHANGED_METHOD: Record<ListKind, string> = {
+  tools: Method.toolsListChanged,
+  prompts: Method.promptsListChanged,
+  resources: Method.resourcesListChanged,
+  resourceTemplates: Method.resourcesListChanged,
+};
 const CAPABILITY_OF_KIND: Record<ListKind, string> = { tools: 'tools', prompts: 'prompts', resources: 'resources', resourceTemplates: 'resources' };
 const MAX_LIST_PAGES = 100;
+
+/** Retries after the first attempt, at most (each also needs the server's retry budget). */
+const MAX_RETRIES = 2;
+
+/** A call as forward() sent it: what a retry needs to send it again, and when it left. */
+interface ForwardedCall extends InflightCall {
+  readonly server: string;
+  readonly request: JsonRpcRequest;
+  /** The params as the client sent them (before this attempt's rewriting). */
+  readonly params: Params;
+  readonly idempotent: boolean;
+  readonly tool: Params | undefined;
+  readonly retry: number;
+  /** performance.now() when sent, 0 when the server has one endpoint (nothing to balance). */
+  readonly startedAt: number;
+}
 
 interface ProgressRoute {
   readonly call: InflightCall;
@@ -67,6 +91,8 @@ export class Router implements ServerMessageHandler {
   private nextToken = 1;
   private nextClientRequest = 1;
   private readonly inputs = new InputBridge();
+  /** Each replicated server's lists as last fetched (serialised), by server and kind. */
+  private readonly listFingerprints = new Map<string, string>();
 
   constructor(private readonly options: RouterOptions) {
     this.catalog = new Catalog((server, kind) => this.fetchList(server, kind), options.separator, options.pageSize);
@@ -128,22 +154,29 @@ export class Router implements ServerMessageHandler {
    * Where a request goes, resolved the way route() resolves it (for filters that key on the server
    * or tool); undefined for requests that name no single item.
    */
-  async targetOf(session: ClientLink, request: JsonRpcRequest): Promise<{ server: string; kind: 'tools' | 'prompts' | 'resources'; name: string; item?: Params } | undefined> {
+  async targetOf(
+    session: ClientLink,
+    request: JsonRpcRequest,
+  ): Promise<{ server: string; kind: 'tools' | 'prompts' | 'resources'; name: string; item?: Params; authorized: boolean } | undefined> {
     const params = request.params ?? {};
+    const authorize = session.view.authorizeCall;
     switch (request.method) {
       case Method.toolsCall:
       case Method.promptsGet: {
         const kind = request.method === Method.toolsCall ? 'tools' : 'prompts';
         if (typeof params.name !== 'string') return undefined;
         const target = await resolveName(this.catalog, this.options.separator, session.view, kind, params.name);
-        return target && { server: target.server, kind, name: target.original, item: target.item };
+        if (target === undefined) return undefined;
+        const authorized = authorize === undefined || authorize(session.identity ?? ANONYMOUS, target.server, kind, target.original, params.arguments);
+        return { server: target.server, kind, name: target.original, item: target.item, authorized };
       }
       case Method.resourcesRead:
       case Method.resourcesSubscribe:
       case Method.resourcesUnsubscribe: {
         if (typeof params.uri !== 'string') return undefined;
         const target = await resolveUri(this.catalog, session.view, params.uri);
-        return { server: target.server, kind: 'resources', name: target.uri };
+        const authorized = authorize === undefined || authorize(session.identity ?? ANONYMOUS, target.server, 'resources', target.uri, {});
+        return { server: target.server, kind: 'resources', name: target.uri, authorized };
       }
       default:
         return undefined;
@@ -207,12 +240,25 @@ export class Router implements ServerMessageHandler {
       }
       const annotations = target.item.annotations as Params | undefined;
       const idempotent = annotations?.idempotentHint === true || annotations?.readOnlyHint === true;
-      const outcome = await this.forward(session, target.server, request, target.original === name ? params : { ...params, name: target.original }, idempotent, target.item);
+      let outcome: RouteOutcome;
+      try {
+        outcome = await this.forward(session, target.server, request, target.original === name ? params : { ...params, name: target.original }, idempotent, target.item);
+      } catch (error) {
+        const fallback = await this.fallbackFor(session, target.server, target.original, params.arguments, error, idempotent);
+        if (fallback === undefined) throw error;
+        this.options.logger.info({ server: target.server, fallback: fallback.server, tool: target.original, reason: toGatehouseError(error).message }, 'tool call sent to the fallback server');
+        outcome = await this.forward(session, fallback.server, request, { ...params, name: target.original }, idempotent, fallback.item);
+      }
       if (outcome && 'result' in outcome) outcome.result = adaptToolResultForRevision(outcome.result, session.protocolVersion);
       return outcome;
     } catch (error) {
       const failure = toGatehouseError(error);
-      if (failure.code !== 'upstream_unavailable' && failure.code !== 'upstream_timeout') throw failure;
+      // MCP 2025-11-25 §Elicitation: a client that handles URL elicitations gets -32042 and opens the
+      // connection page itself; any other client gets a result whose text carries the URL.
+      if (failure.code === 'connection_required' && (session.clientCapabilities.elicitation as Params | undefined)?.url !== undefined) throw failure;
+      if (failure.code !== 'upstream_unavailable' && failure.code !== 'upstream_timeout' && failure.code !== 'connection_required' && failure.code !== 'user_token_unavailable') {
+        throw failure;
+      }
       // Spec §Tools, error handling: execution failures are results the model can read and act on.
       return {
         jsonrpc: '2.0',
@@ -223,6 +269,25 @@ export class Router implements ServerMessageHandler {
         },
       };
     }
+  }
+
+  /**
+   * The fallback server's tool of the same name, when the failed call may go there: the server names
+   * one, the call never reached the primary (open circuit, no connection) or is safe to repeat, and the
+   * caller may call that tool there.
+   */
+  private async fallbackFor(session: ClientLink, server: string, tool: string, args: unknown, error: unknown, idempotent: boolean): Promise<{ server: string; item: Params } | undefined> {
+    const name = this.upstreams.get(server)?.config.fallback;
+    if (name === undefined || name === server || !this.upstreams.has(name)) return undefined;
+    if (!(error instanceof GatehouseError) || error.code !== 'upstream_unavailable') return undefined;
+    const neverSent = error.data?.['circuit'] === 'open' || (error instanceof UpstreamFailure && error.kind === 'unreachable');
+    if (!neverSent && !idempotent) return undefined;
+    const list = await this.catalog.listFor(serverView(name), 'tools').catch(() => undefined);
+    const target = list?.index.get(tool);
+    if (target === undefined) return undefined;
+    const authorize = session.view.authorizeCall;
+    if (authorize !== undefined && !authorize(session.identity ?? ANONYMOUS, name, 'tools', tool, args)) return undefined;
+    return { server: name, item: target.item };
   }
 
   private async getPrompt(session: ClientLink, request: JsonRpcRequest, params: Params): Promise<RouteOutcome> {
@@ -303,7 +368,10 @@ export class Router implements ServerMessageHandler {
     return { jsonrpc: '2.0', id: request.id, result: {} };
   }
 
-  /** Sends a request upstream on the session's behalf and maps the reply back to the client's id. */
+  /**
+   * Sends a request upstream on the session's behalf and maps the reply back to the client's id.
+   * `retry` counts the attempts before this one; `avoid` is the endpoint the last one failed on.
+   */
   private async forward(
     session: ClientLink,
     server: string,
@@ -311,6 +379,8 @@ export class Router implements ServerMessageHandler {
     params: Params,
     idempotent = false,
     tool?: Params,
+    retry = 0,
+    avoid?: UpstreamEndpoint,
   ): Promise<RouteOutcome> {
     const upstream = this.upstreams.get(server);
     if (!upstream) throw new GatehouseError('upstream_unavailable', `Server "${server}" is not configured.`);
@@ -319,7 +389,25 @@ export class Router implements ServerMessageHandler {
     if (stateless && canReturnInputRequired(request.method) && this.inputs.has(params.requestState)) {
       return this.inputs.resume(session, request.id, params.requestState, params.inputResponses);
     }
-    const client = upstream.readyClientFor(session) ?? (await upstream.clientFor(session));
+    const original = params;
+    if (retry === 0) upstream.retryBudget.deposit();
+    upstream.checkAvailable();
+    let client = avoid === undefined ? upstream.readyClientFor(session) : undefined;
+    if (client === undefined) {
+      try {
+        client = await upstream.clientFor(session, avoid);
+      } catch (error) {
+        // Nothing was sent: any request may go again to another replica. With one endpoint only an
+        // idempotent one (the endpoint that just refused will likely refuse again; each try counts
+        // toward its circuit). Never after a timeout.
+        if (retriable(error, idempotent || upstream.balanced, upstream.balanced) && (await this.mayRetry(upstream, retry))) {
+          return this.forward(session, server, request, original, idempotent, tool, retry + 1);
+        }
+        throw error;
+      }
+    }
+    const breaker = client.endpoint.breaker;
+    breaker.admit();
     const relay = this.relayOf(session);
     const modernUpstream = client.era === 'modern';
     // Both ends 2026-07-28: input_required and its retry pass through untouched (keys, requestState).
@@ -342,7 +430,21 @@ export class Router implements ServerMessageHandler {
       ? { clientCapabilities: session.clientCapabilities, clientInfo: session.clientInfo, ...(logLevel !== undefined ? { logLevel } : {}) }
       : undefined;
     const upstreamId = client.allocateId();
-    const call: InflightCall = { session, downstreamId: request.id, client, upstreamId, cancelled: false };
+    const call: ForwardedCall = {
+      session,
+      downstreamId: request.id,
+      client,
+      upstreamId,
+      cancelled: false,
+      server,
+      request,
+      params: original,
+      idempotent,
+      tool,
+      retry,
+      // Latency is measured only where a balancer reads it: one endpoint costs no clock reads.
+      startedAt: upstream.balanced ? performance.now() : 0,
+    };
     if (bridged) call.inputs = newInputWaiter();
     relay.inflight.set(request.id, call);
     let token: string | undefined;
@@ -354,13 +456,14 @@ export class Router implements ServerMessageHandler {
       this.progress.set(token, { call, downstreamToken });
       params = { ...params, _meta: { ...meta, progressToken: token } };
     }
-    const options: RequestOptions = { id: upstreamId, context: call, timeoutMs: upstream.requestTimeoutMs, idempotent, passInputRequired };
+    const limits = upstream.timeoutsFor(request.method === Method.toolsCall && typeof params.name === 'string' ? params.name : undefined);
+    const options: RequestOptions = { id: upstreamId, context: call, timeoutMs: limits.timeoutMs, maxMs: limits.maxMs, idempotent, passInputRequired };
     if (envelope) options.meta = envelope;
     if (modernUpstream && tool !== undefined) {
       const headers = paramHeadersFor(tool.inputSchema, params.arguments);
       if (Object.keys(headers).length > 0) options.headers = headers;
     }
-    const completion = this.settleReply(call, client.request(request.method, params, options), () => {
+    const completion = this.settleReply(call, client.request(request.method, params, options), breaker, () => {
       if (relay.inflight.get(request.id) === call) relay.inflight.delete(request.id);
       if (token !== undefined) this.progress.delete(token);
     });
@@ -368,19 +471,37 @@ export class Router implements ServerMessageHandler {
   }
 
   /** The upstream's reply under the client's id (the call's current one: a retry may have taken it over). */
-  private async settleReply(call: InflightCall, reply: Promise<JsonRpcResponse>, cleanup: () => void): Promise<RouteOutcome> {
+  private async settleReply(call: ForwardedCall, reply: Promise<JsonRpcResponse>, breaker: CircuitBreaker, cleanup: () => void): Promise<RouteOutcome> {
     try {
       const response = await reply;
+      // Any answer, errors included, shows the server is up.
+      breaker.success();
       if (call.cancelled) return undefined;
-      return 'result' in response
-        ? { jsonrpc: '2.0', id: call.downstreamId, result: response.result }
-        : { jsonrpc: '2.0', id: call.downstreamId, error: response.error };
+      if ('result' in response) {
+        if (call.startedAt !== 0) call.client.endpoint.observe(performance.now() - call.startedAt);
+        return { jsonrpc: '2.0', id: call.downstreamId, result: response.result };
+      }
+      return { jsonrpc: '2.0', id: call.downstreamId, error: response.error };
     } catch (error) {
+      if (isServerFailure(error)) breaker.failure();
       if (call.cancelled) return undefined;
+      const upstream = this.upstreams.get(call.server);
+      // A bridged call (input rounds under way for a 2026-07-28 caller) is sent again only if it never left.
+      const repeatable = call.idempotent && call.inputs === undefined;
+      if (upstream !== undefined && retriable(error, repeatable, upstream.balanced) && (await this.mayRetry(upstream, call.retry)) && !call.cancelled) {
+        return this.forward(call.session, call.server, call.request, call.params, call.idempotent, call.tool, call.retry + 1, call.client.endpoint);
+      }
       throw error;
     } finally {
       cleanup();
     }
+  }
+
+  /** Whether another attempt may go (at most MAX_RETRIES, within the server's budget); waits out the backoff when it may. */
+  private async mayRetry(upstream: Upstream | undefined, retry: number): Promise<boolean> {
+    if (upstream === undefined || retry >= MAX_RETRIES || !upstream.retryBudget.withdraw()) return false;
+    await delay(retryBackoffMs(retry));
+    return true;
   }
 
   /** Notifications from the client. */
@@ -553,6 +674,29 @@ export class Router implements ServerMessageHandler {
     return client.owner === undefined && !client.relatesMessages ? this.latestCall(client) : undefined;
   }
 
+  /**
+   * The server's shared connection moved to another replica: its lists are fetched there again, and
+   * the sessions that see the server are told of each list that is not what it was.
+   */
+  onSharedMoved(server: string): void {
+    const kinds: ListKind[] = ['tools', 'prompts', 'resources', 'resourceTemplates'];
+    const before = kinds.map((kind) => this.listFingerprints.get(`${server}\0${kind}`));
+    this.catalog.invalidate(server);
+    kinds.forEach((kind, index) => {
+      if (before[index] === undefined) return;
+      this.catalog.listFor(serverView(server), kind).then(
+        () => {
+          const after = this.listFingerprints.get(`${server}\0${kind}`);
+          if (after === undefined || after === before[index]) return;
+          this.options.logger.info({ server, kind }, 'the replica the server is now reached on lists other items');
+          const notification: JsonRpcNotification = { jsonrpc: '2.0', method: LIST_CHANGED_METHOD[kind] };
+          for (const session of this.options.sessions()) if (session.view.servers.includes(server)) session.send(notification);
+        },
+        () => undefined,
+      );
+    });
+  }
+
   private listChanged(server: string, method: string): void {
     const kinds = listChangedKindOf.get(method) ?? [];
     this.catalog.invalidate(server, kinds);
@@ -579,6 +723,18 @@ export class Router implements ServerMessageHandler {
   private async fetchList(server: string, kind: ListKind): Promise<Params[]> {
     const upstream = this.upstreams.get(server);
     if (!upstream) throw new GatehouseError('upstream_unavailable', `Server "${server}" is not configured.`);
+    try {
+      return await this.fetchListFrom(upstream, kind);
+    } catch (error) {
+      // Lists are reads: when the replica the shared connection was on failed, the connection has
+      // moved (Upstream drops it), and the list is asked once more there, within the retry budget.
+      if (!upstream.balanced || !retriable(error, true, true) || !(await this.mayRetry(upstream, 0))) throw error;
+      return this.fetchListFrom(upstream, kind);
+    }
+  }
+
+  private async fetchListFrom(upstream: Upstream, kind: ListKind): Promise<Params[]> {
+    const server = upstream.name;
     const client = await withTimeout(upstream.sharedClient(), this.options.listTimeoutMs, server);
     if (client.identity?.capabilities[CAPABILITY_OF_KIND[kind]] === undefined) return [];
     const items: Params[] = [];
@@ -595,11 +751,30 @@ export class Router implements ServerMessageHandler {
       if (typeof cursor !== 'string' || cursor.length === 0) break;
     }
     this.options.onServerListed?.(server, kind, items);
+    // Kept to tell, when the server is reached on another replica, whether its lists differ there.
+    if (upstream.balanced) this.listFingerprints.set(`${server}\0${kind}`, JSON.stringify(items));
     return items;
   }
 }
 
 /** Policy conditions on the arguments of a call to an item the caller may see. */
+/** Failures that say the server is unwell (not that it refused or the client gave up). */
+function isServerFailure(error: unknown): boolean {
+  return error instanceof GatehouseError && (error.code === 'upstream_unavailable' || error.code === 'upstream_timeout') && error.data?.['circuit'] === undefined;
+}
+
+/**
+ * Whether a failed attempt may be sent again. Never a timeout (the server may still be working on it),
+ * never a refusal by an open circuit. A request that never left (no connection) may go to another
+ * replica whatever it is; one that left and lost its connection, or got a transport error, only when
+ * it is idempotent (a tool annotated idempotentHint or readOnlyHint, a read, a prompt).
+ */
+function retriable(error: unknown, idempotent: boolean, balanced: boolean): boolean {
+  if (!isServerFailure(error) || (error as GatehouseError).code !== 'upstream_unavailable') return false;
+  if (error instanceof UpstreamFailure && error.kind === 'unreachable') return idempotent || balanced;
+  return idempotent;
+}
+
 function checkCall(session: ClientLink, server: string, kind: ListKind, name: string, args: unknown): void {
   const authorize = session.view.authorizeCall;
   if (authorize !== undefined && !authorize(session.identity ?? ANONYMOUS, server, kind, name, args)) {

@@ -3,3 +3,10 @@ export type { UpstreamDefaults, SessionOwner, UpstreamState } from './upstream.j
 export { UpstreamClient } from './upstream-client.js';
 export type { ServerIdentity, ServerMessageHandler, RequestOptions, RequestEnvelope } from './upstream-client.js';
 export type { UpstreamTransport } from './transport.js';
+export { TokenExchange } from './token-exchange.js';
+export type { UserToken, UserTokenSource } from './user-credentials.js';
+export { CircuitBreaker, type CircuitBreakerOptions, type CircuitState } from './circuit-breaker.js';
+export { UpstreamFailure } from './transport.js';
+export { UpstreamEndpoint } from './upstream-endpoint.js';
+export { pickEndpoint, costOf } from './endpoint-balancer.js';
+export { RetryBudget, retryBackoffMs, DEFAULT_RETRY_BUDGET, RETRY_BASE_MS, RETRY_MAX_MS, type RetryBudgetOptions } from './retry-budget.js';

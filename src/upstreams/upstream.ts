@@ -1,4 +1,3 @@
-import type { Pool } from 'undici';
 import type { HttpServerConfig, ServerConfig, StdioServerConfig } from '../config/index.js';
 import { GATEWAY_VERSION, GatehouseError, type Identity } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
@@ -6,12 +5,20 @@ import type { Params } from '../protocol/index.js';
 import { StreamableHttpTransport, createPool } from './http-transport.js';
 import { SseTransport } from './sse-transport.js';
 import { StdioTransport } from './stdio-transport.js';
-import type { UpstreamTransport } from './transport.js';
+import type { UpstreamFailure, UpstreamTransport } from './transport.js';
 import { UpstreamClient, type ServerIdentity, type ServerMessageHandler } from './upstream-client.js';
-import { ClientCredentialsToken } from './client-credentials.js';
+import { ClientCredentialsToken, type UpstreamCredentials } from './client-credentials.js';
+import { UserTokenCredentials, type UserTokenSource } from './user-credentials.js';
+import type { CircuitBreakerOptions, CircuitState } from './circuit-breaker.js';
+import { UpstreamEndpoint } from './upstream-endpoint.js';
+import { pickEndpoint } from './endpoint-balancer.js';
+import { RetryBudget } from './retry-budget.js';
+import picomatch from 'picomatch';
 
 export interface UpstreamDefaults {
   requestTimeoutMs: number;
+  maxRequestMs: number;
+  circuitBreaker: Omit<CircuitBreakerOptions, 'now'>;
   listTimeoutMs: number;
   initializeTimeoutMs: number;
   restartBackoffMs: number;
@@ -63,14 +70,32 @@ const LISTEN_TIMEOUT_MS = 2 ** 31 - 1;
 export class Upstream {
   state: UpstreamState = 'starting';
   lastError: string | undefined;
+  /** Process restarts so far (stdio), read by the metrics at scrape time. */
+  restarts = 0;
   readonly requestTimeoutMs: number;
+  readonly maxRequestMs: number;
+  /**
+   * Where the server runs: one per URL (several with `urls`), one for a stdio server. Each has its own
+   * circuit breaker, which pauses calls to it while it keeps failing (transport failures and timeouts).
+   */
+  readonly endpoints: readonly UpstreamEndpoint[];
+  /** Several endpoints: sessions are placed by the balancer, calls' latency is measured, and failures move sessions. */
+  readonly balanced: boolean;
+  /** Caps retries of failed requests to this server (router). */
+  readonly retryBudget = new RetryBudget();
+  /** The balancer's random source; tests replace it. */
+  random: () => number = Math.random;
+  /** Per-tool timeouts, first match wins. */
+  private readonly toolTimeouts: readonly { matches: (name: string) => boolean; requestTimeoutMs: number; maxRequestMs: number }[];
   private shared: UpstreamClient | undefined;
   private connecting: Promise<UpstreamClient> | undefined;
   private readonly perSession = new Map<string, Promise<UpstreamClient>>();
   private readonly ready = new Map<string, UpstreamClient>();
+  /** A server that acts as the user: 2026-07-28 callers (no session) get one connection per user. */
+  private readonly perUser = new Map<string, Promise<UpstreamClient>>();
+  private readonly perUserReady = new Map<string, UpstreamClient>();
   /** The stateless client for 2026-07-28 callers, when the server speaks both eras. */
   private modernShared: UpstreamClient | undefined;
-  private readonly pool: Pool | undefined;
   private readonly credentials: ClientCredentialsToken | undefined;
   private backoffMs: number;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -83,16 +108,31 @@ export class Upstream {
     private readonly handler: ServerMessageHandler,
     private readonly defaults: UpstreamDefaults,
     logger: Logger,
+    /** Where calls get the user's token, for a server with `userAuth`. */
+    private readonly userTokens?: UserTokenSource,
   ) {
     this.logger = logger.child({ server: name });
     this.requestTimeoutMs = config.requestTimeoutMs ?? defaults.requestTimeoutMs;
+    this.maxRequestMs = config.maxRequestMs ?? defaults.maxRequestMs;
+    const breaker = config.circuitBreaker ?? defaults.circuitBreaker;
+    this.toolTimeouts = config.toolTimeouts.map((entry) => ({
+      matches: picomatch(entry.tools),
+      requestTimeoutMs: entry.requestTimeoutMs ?? this.requestTimeoutMs,
+      maxRequestMs: entry.maxRequestMs ?? this.maxRequestMs,
+    }));
     this.backoffMs = defaults.restartBackoffMs;
+    if (config.transport === 'stdio') {
+      this.endpoints = [UpstreamEndpoint.create(name, undefined, [config.command, ...config.args].join(' '), 1, undefined, breaker)];
+    } else {
+      // A pool per endpoint: replicas on one origin (behind one load balancer's name) still get their own.
+      this.endpoints = httpEndpoints(config).map(({ url, weight }) => UpstreamEndpoint.create(name, new URL(url), url, weight, createPool(new URL(url).origin), breaker));
+    }
+    this.balanced = this.endpoints.length > 1;
     if (config.transport !== 'stdio') {
-      this.pool = createPool(new URL(config.url).origin);
       if (config.oauth !== undefined) {
         this.credentials = new ClientCredentialsToken({
           ...config.oauth,
-          resource: config.oauth.resource ?? config.url,
+          resource: config.oauth.resource ?? this.endpoints[0]!.label,
           timeoutMs: defaults.initializeTimeoutMs,
           logger: this.logger,
         });
@@ -100,8 +140,90 @@ export class Upstream {
     }
   }
 
+  /** The idle limit (re-armed by progress) and the hard limit for a call of `tool` (any other request: the server's). */
+  timeoutsFor(tool: string | undefined): { timeoutMs: number; maxMs: number } {
+    if (tool !== undefined) {
+      for (const entry of this.toolTimeouts) if (entry.matches(tool)) return { timeoutMs: entry.requestTimeoutMs, maxMs: entry.maxRequestMs };
+    }
+    return { timeoutMs: this.requestTimeoutMs, maxMs: this.maxRequestMs };
+  }
+
   get identity(): ServerIdentity | undefined {
     return this.shared?.identity;
+  }
+
+  /** The server's circuit: closed while any endpoint's is, open when every endpoint's is open. */
+  get circuit(): CircuitState {
+    if (!this.balanced) return this.endpoints[0]!.breaker.state;
+    let halfOpen = false;
+    for (const endpoint of this.endpoints) {
+      const state = endpoint.breaker.state;
+      if (state === 'closed') return 'closed';
+      if (state === 'half-open') halfOpen = true;
+    }
+    return halfOpen ? 'half-open' : 'open';
+  }
+
+  /** The server's circuit as the metrics read it: `circuit`, and the openings of every endpoint's. */
+  get breaker(): { readonly state: CircuitState; readonly opens: number } {
+    return { state: this.circuit, opens: this.circuitOpens };
+  }
+
+  /** How many times a circuit of this server opened. */
+  get circuitOpens(): number {
+    let opens = 0;
+    for (const endpoint of this.endpoints) opens += endpoint.breaker.opens;
+    return opens;
+  }
+
+  /**
+   * Fails at once (upstream_unavailable, `circuit: open`) when no endpoint could take a call now;
+   * changes nothing, so the call's own admit() later takes the half-open trial.
+   */
+  checkAvailable(): void {
+    if (!this.balanced) {
+      const breaker = this.endpoints[0]!.breaker;
+      if (!breaker.available) breaker.admit();
+      return;
+    }
+    for (const endpoint of this.endpoints) if (endpoint.breaker.available) return;
+    this.endpoints[0]!.breaker.admit();
+  }
+
+  /** The server (or the endpoint `client` is on) answers again: an open circuit lets its next call through as a trial. */
+  recovered(client?: UpstreamClient): void {
+    if (client !== undefined) client.endpoint.breaker.recovered();
+    else for (const endpoint of this.endpoints) endpoint.breaker.recovered();
+  }
+
+  /** Refreshes each endpoint's load (sessions, requests in flight) from the live clients. */
+  refreshLoad(): void {
+    for (const endpoint of this.endpoints) {
+      endpoint.sessions = 0;
+      endpoint.inflight = 0;
+    }
+    for (const client of this.liveClients()) {
+      client.endpoint.sessions++;
+      client.endpoint.inflight += client.inflightCount;
+    }
+  }
+
+  private *liveClients(): Generator<UpstreamClient> {
+    if (this.shared && !this.shared.isClosed) yield this.shared;
+    if (this.modernShared && !this.modernShared.isClosed) yield this.modernShared;
+    for (const client of this.ready.values()) if (!client.isClosed) yield client;
+    for (const client of this.perUserReady.values()) if (!client.isClosed) yield client;
+  }
+
+  /** Where a new connection goes: the only endpoint, or the balancer's pick (never `avoid` when another can take it). */
+  private chooseEndpoint(avoid: UpstreamEndpoint | undefined): UpstreamEndpoint {
+    if (!this.balanced) return this.endpoints[0]!;
+    this.refreshLoad();
+    const picked = pickEndpoint(this.endpoints, this.random, avoid) ?? (avoid?.breaker.available ? avoid : undefined);
+    if (picked !== undefined) return picked;
+    // Every circuit is open: the soonest to reopen says for how long.
+    this.checkAvailable();
+    return this.endpoints[0]!;
   }
 
   /** Whether each downstream session gets its own upstream session (HTTP always; stdio when asked). */
@@ -113,11 +235,13 @@ export class Upstream {
   sharedClient(): Promise<UpstreamClient> {
     if (this.closed) return Promise.reject(new GatehouseError('shutting_down'));
     if (this.shared && !this.shared.isClosed) return Promise.resolve(this.shared);
-    this.connecting ??= this.connect(undefined)
+    this.connecting ??= this.connectShared()
       .then((client) => {
         this.shared = client;
         this.state = 'ready';
         this.lastError = undefined;
+        // Back after a restart: the next call is a trial instead of waiting out the open circuit.
+        client.endpoint.breaker.recovered();
         client.openEventStream();
         this.logger.info({ protocolVersion: client.identity?.protocolVersion, serverInfo: client.identity?.serverInfo }, 'upstream ready');
         if (client.era === 'modern') void this.listen(client);
@@ -138,9 +262,9 @@ export class Upstream {
    * per-request capabilities and requestState then pass through untouched instead of being bridged.
    */
   private async probeModern(): Promise<void> {
-    if (this.modernShared || this.closed) return;
+    if (this.modernShared || this.closed || !this.shared) return;
     // A short limit: a server that does not answer server/discover promptly is treated as session-only.
-    const probe = this.newClient(undefined, 'modern', PROBE_TIMEOUT_MS);
+    const probe = this.newClient(undefined, this.shared.endpoint, 'modern', PROBE_TIMEOUT_MS);
     try {
       await probe.connect();
       if (this.closed) await probe.close();
@@ -173,26 +297,59 @@ export class Upstream {
 
   /** The connected client for a session, without waiting: the hot path's common case. */
   readyClientFor(owner: SessionOwner): UpstreamClient | undefined {
+    if (this.userTokens !== undefined && owner.stateless) {
+      const client = this.perUserReady.get(owner.identity?.subject ?? '');
+      return client && !client.isClosed ? client : undefined;
+    }
     if (owner.stateless && this.modernShared && !this.modernShared.isClosed) return this.modernShared;
     const client = this.isolatesSessions && !owner.stateless ? this.ready.get(owner.id) : this.shared;
-    return client && !client.isClosed ? client : undefined;
+    if (client === undefined || client.isClosed) return undefined;
+    // A session on a replica whose circuit opened moves (clientFor) rather than wait for it.
+    return this.balanced && !client.endpoint.breaker.available ? undefined : client;
   }
 
   /** The client to use for a downstream session's calls. */
-  clientFor(owner: SessionOwner): Promise<UpstreamClient> {
+  clientFor(owner: SessionOwner, avoid?: UpstreamEndpoint): Promise<UpstreamClient> {
+    // Acting as the user: never the shared connection (it holds the server's own credentials).
+    if (this.userTokens !== undefined && owner.stateless) return this.userClientFor(owner);
     // A 2026-07-28 caller gets the stateless client when the server speaks both eras (the probe runs
     // before sharedClient() resolves), as readyClientFor() would give it.
     if (owner.stateless) return this.sharedClient().then((client) => this.modernShared ?? client);
     if (!this.isolatesSessions) return this.sharedClient();
     const existing = this.perSession.get(owner.id);
-    if (existing) return existing;
-    const created = this.connect(owner).then((client) => {
+    if (existing) {
+      const current = this.ready.get(owner.id);
+      if (!this.balanced || current === undefined || current.endpoint.breaker.available) return existing;
+      // Its replica's circuit is open: re-establish the session on another one.
+      this.releaseSession(owner.id);
+      return this.clientFor(owner, current.endpoint);
+    }
+    const created = this.connect(owner, undefined, avoid, true).then((client) => {
       client.openEventStream();
       if (this.perSession.get(owner.id) === created) this.ready.set(owner.id, client);
       return client;
     });
     this.perSession.set(owner.id, created);
     created.catch(() => this.perSession.delete(owner.id));
+    return created;
+  }
+
+  /**
+   * A 2026-07-28 caller of a server that acts as the user: one connection per user, kept for the
+   * user's later requests, with no session owner (its requests carry no session, as on the shared one).
+   */
+  private userClientFor(owner: SessionOwner): Promise<UpstreamClient> {
+    const subject = owner.identity?.subject ?? '';
+    const existing = this.perUser.get(subject);
+    if (existing) return existing;
+    const identity = owner.identity;
+    const created = this.connect(undefined, identity, undefined, true).then((client) => {
+      client.openEventStream();
+      if (this.perUser.get(subject) === created) this.perUserReady.set(subject, client);
+      return client;
+    });
+    this.perUser.set(subject, created);
+    created.catch(() => this.perUser.delete(subject));
     return created;
   }
 
@@ -219,8 +376,20 @@ export class Upstream {
       this.modernShared = undefined;
       return;
     }
+    for (const [subject, userClient] of this.perUserReady) {
+      if (userClient !== client) continue;
+      this.perUserReady.delete(subject);
+      this.perUser.delete(subject);
+      return;
+    }
     if (client !== this.shared) return;
     this.shared = undefined;
+    if (this.balanced && !this.closed) {
+      // Another replica may be up: reconnect now (the balancer avoids this one), down only if none is.
+      client.endpoint.failed(reason?.message ?? 'connection closed');
+      this.reconnectShared();
+      return;
+    }
     this.markDown(reason);
     if (this.config.transport === 'stdio') this.scheduleRestart();
   }
@@ -239,6 +408,7 @@ export class Upstream {
     this.logger.info({ delayMs: delay }, 'restarting upstream');
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
+      this.restarts++;
       this.sharedClient().then(
         () => {
           // Stable for a while: the next crash starts from the short delay again.
@@ -252,12 +422,20 @@ export class Upstream {
     this.restartTimer.unref();
   }
 
-  private newClient(owner: SessionOwner | undefined, era = this.config.era, initializeTimeoutMs = this.defaults.initializeTimeoutMs): UpstreamClient {
+  private newClient(
+    owner: SessionOwner | undefined,
+    endpoint: UpstreamEndpoint,
+    era = this.config.era,
+    initializeTimeoutMs = this.defaults.initializeTimeoutMs,
+    credentials: UpstreamCredentials | undefined = this.credentials,
+  ): UpstreamClient {
     return new UpstreamClient({
       server: this.name,
       owner,
-      createTransport: () => this.createTransport(owner),
+      createTransport: () => this.createTransport(owner, credentials, endpoint),
       handler: this.handler,
+      endpoint,
+      onConnectionFailed: this.onConnectionFailed,
       clientInfo: owner?.clientInfo ?? GATEWAY_CLIENT_INFO,
       clientCapabilities: owner?.clientCapabilities ?? SHARED_CLIENT_CAPABILITIES,
       initializeTimeoutMs,
@@ -265,33 +443,126 @@ export class Upstream {
     });
   }
 
-  private async connect(owner: SessionOwner | undefined): Promise<UpstreamClient> {
-    await this.credentials?.ready();
-    const client = this.newClient(owner);
+  /**
+   * Connects for a downstream session (`owner`), or the shared connection. A server that acts as the
+   * user gets the user's token for everything but the shared connection: `actingFor` names the user
+   * when there is no session to read it from.
+   */
+  private async connect(owner: SessionOwner | undefined, actingFor?: Identity, avoid?: UpstreamEndpoint, forCall = false): Promise<UpstreamClient> {
+    let credentials: UpstreamCredentials | undefined = this.credentials;
+    if (this.userTokens !== undefined && (owner !== undefined || actingFor !== undefined)) {
+      // The session's identity is read at each renewal: a client that refreshed its token is current.
+      credentials = new UserTokenCredentials(this.userTokens, () => owner?.identity ?? actingFor!);
+    }
+    await credentials?.ready();
+    const endpoint = this.chooseEndpoint(avoid);
+    const client = this.newClient(owner, endpoint, this.config.era, this.defaults.initializeTimeoutMs, credentials);
     try {
       await client.connect();
     } catch (error) {
+      this.endpointFailed(endpoint, error instanceof Error ? error.message : String(error));
+      // A connection made for a call that failed counts toward the endpoint's circuit like the call would.
+      if (forCall && isServerFailure(error)) endpoint.breaker.failure();
       await client.close();
       throw error;
     }
+    endpoint.reached();
     return client;
   }
 
-  private createTransport(owner: SessionOwner | undefined): UpstreamTransport {
+  /**
+   * The shared connection: with several endpoints, one after another until one answers (lists and
+   * health must not depend on the replica that happened to be picked).
+   */
+  private async connectShared(): Promise<UpstreamClient> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // A failed endpoint is marked down, so the balancer tries the others next.
+        return await this.connect(undefined);
+      } catch (error) {
+        if (!this.balanced || this.closed || attempt >= this.endpoints.length || this.endpoints.every((endpoint) => endpoint.down)) throw error;
+      }
+    }
+  }
+
+  /**
+   * A connection to an endpoint failed under a request. With several endpoints the client is
+   * dropped, so the session's next request re-establishes it on another replica (the router retries
+   * what is safe at once); with one there is nowhere else, and the next request tries it again.
+   */
+  private readonly onConnectionFailed = (client: UpstreamClient, failure: UpstreamFailure): void => {
+    this.endpointFailed(client.endpoint, failure.message);
+    if (!this.balanced || client.isClosed) return;
+    this.logger.info({ endpoint: client.endpoint.label, reason: failure.message }, 'endpoint failed; its session moves to another');
+    this.forget(client);
+    void client.close(failure.message);
+  };
+
+  /**
+   * An endpoint could not be reached. The shared connection (lists, health) leaves it at once when
+   * another endpoint may be up; client sessions on it move on their next request.
+   */
+  private endpointFailed(endpoint: UpstreamEndpoint, reason: string): void {
+    endpoint.failed(reason);
+    if (!this.balanced || this.closed || this.endpoints.every((candidate) => candidate.down)) return;
+    for (const client of [this.modernShared, this.shared]) {
+      if (client === undefined || client.endpoint !== endpoint || client.isClosed) continue;
+      this.forget(client);
+      void client.close(`Server "${this.name}": ${reason}`);
+    }
+  }
+
+  /** The shared connection left its endpoint: connect it to another now, and tell the router (lists may differ there). */
+  private reconnectShared(): void {
+    if (this.closed) return;
+    this.sharedClient().then(
+      () => this.handler.onSharedMoved?.(this.name),
+      () => undefined,
+    );
+  }
+
+  /** Drops a client from whichever place holds it. */
+  private forget(client: UpstreamClient): void {
+    if (client === this.shared) {
+      this.shared = undefined;
+      this.reconnectShared();
+      return;
+    }
+    if (client === this.modernShared) {
+      this.modernShared = undefined;
+      return;
+    }
+    if (client.owner !== undefined) {
+      const owner = client.owner as SessionOwner;
+      if (this.ready.get(owner.id) === client) {
+        this.perSession.delete(owner.id);
+        this.ready.delete(owner.id);
+      }
+      return;
+    }
+    for (const [subject, userClient] of this.perUserReady) {
+      if (userClient !== client) continue;
+      this.perUserReady.delete(subject);
+      this.perUser.delete(subject);
+      return;
+    }
+  }
+
+  private createTransport(owner: SessionOwner | undefined, credentials: UpstreamCredentials | undefined, endpoint: UpstreamEndpoint): UpstreamTransport {
     const config = this.config;
     if (config.transport === 'stdio') return this.stdioTransport(config);
-    return this.httpTransport(config, owner?.identity);
+    return this.httpTransport(config, owner?.identity, credentials, endpoint);
   }
 
   private stdioTransport(config: StdioServerConfig): UpstreamTransport {
     return new StdioTransport({ command: config.command, args: config.args, env: config.env, cwd: config.cwd, logger: this.logger });
   }
 
-  private httpTransport(config: HttpServerConfig, identity: Identity | undefined): UpstreamTransport {
+  private httpTransport(config: HttpServerConfig, identity: Identity | undefined, credentials: UpstreamCredentials | undefined, endpoint: UpstreamEndpoint): UpstreamTransport {
     // Spec 2025-11-25 §Authorization: no token passthrough. Only the configured headers, and the
     // caller's identity (never its credentials) where the server opted in.
     const headers = config.forwardIdentity && identity !== undefined && identity.kind !== 'anonymous' ? { ...config.headers, ...identityHeaders(identity) } : config.headers;
-    const options = { url: new URL(config.url), headers, pool: this.pool!, logger: this.logger, credentials: this.credentials };
+    const options = { url: endpoint.url!, headers, pool: endpoint.pool!, logger: this.logger, credentials };
     if (config.transport === 'sse') return new SseTransport({ ...options, connectTimeoutMs: this.defaults.initializeTimeoutMs });
     return new StreamableHttpTransport(options);
   }
@@ -300,6 +571,7 @@ export class Upstream {
   get inflightCount(): number {
     let count = (this.shared?.inflightCount ?? 0) + (this.modernShared?.inflightCount ?? 0);
     for (const client of this.ready.values()) count += client.inflightCount;
+    for (const client of this.perUserReady.values()) count += client.inflightCount;
     return count;
   }
 
@@ -320,9 +592,11 @@ export class Upstream {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.restartTimer);
-    const clients = [...this.perSession.values()];
+    const clients = [...this.perSession.values(), ...this.perUser.values()];
     this.perSession.clear();
     this.ready.clear();
+    this.perUser.clear();
+    this.perUserReady.clear();
     const connecting = this.connecting?.catch(() => undefined);
     await Promise.allSettled([
       ...clients.map((client) => client.then((c) => c.close())),
@@ -331,6 +605,17 @@ export class Upstream {
       connecting?.then((c) => c?.close()),
     ]);
     this.credentials?.close();
-    await this.pool?.close().catch(() => undefined);
+    await Promise.allSettled(this.endpoints.map((endpoint) => endpoint.pool?.close()));
   }
+}
+
+/** An HTTP server's endpoints with their weights: `urls` (a URL, or {url, weight}), else `url`. */
+function httpEndpoints(config: HttpServerConfig): { url: string; weight: number }[] {
+  if (config.urls === undefined) return [{ url: config.url!, weight: 1 }];
+  return config.urls.map((entry) => (typeof entry === 'string' ? { url: entry, weight: 1 } : entry));
+}
+
+/** Failures that say the server is unwell (not that it refused or the client gave up). */
+function isServerFailure(error: unknown): boolean {
+  return error instanceof GatehouseError && (error.code === 'upstream_unavailable' || error.code === 'upstream_timeout') && error.data?.['circuit'] === undefined;
 }

@@ -91,6 +91,7 @@ const TABLES_OF_MIGRATION: Readonly<Record<number, readonly string[]>> = {
   2: ['api_keys'],
   3: ['policies'],
   4: ['user_connections', 'oauth_flows'],
+  5: ['audit_records', 'audit_anchors'],
 };
 
 /** Leaves the database as a Gatehouse that knew migrations up to `version` would have. */
@@ -501,6 +502,32 @@ function storeContract(fresh: () => Promise<Subject>): void {
     (await store.getPolicy('pol_a'))?.spec.servers.push('mutated-read');
     (await store.listPolicies())[0]?.spec.servers.push('mutated-list');
     assert.deepEqual((await store.getPolicy('pol_a'))?.spec, policySpec('reader'));
+  });
+
+  test('user connections are kept per server and subject; replacing one keeps createdAt', async () => {
+    const first = await store.putUserConnection({ server: 'crm', subject: 'alice', sealed: 'v1.one' });
+    await store.putUserConnection({ server: 'crm', subject: 'bob', sealed: 'v1.bob' });
+    await store.putUserConnection({ server: 'alpha', subject: 'alice', sealed: 'v1.alpha' });
+    const replaced = await store.putUserConnection({ server: 'crm', subject: 'alice', sealed: 'v1.two' });
+    assert.equal(replaced.createdAt, first.createdAt);
+    assert.ok(replaced.updatedAt > first.updatedAt);
+    assert.deepEqual(await store.getUserConnection('crm', 'alice'), replaced);
+    assert.deepEqual((await store.listUserConnections('alice')).map((record) => [record.server, record.sealed]), [
+      ['alpha', 'v1.alpha'],
+      ['crm', 'v1.two'],
+    ]);
+    assert.equal(await store.deleteUserConnection('crm', 'alice'), true);
+    assert.equal(await store.deleteUserConnection('crm', 'alice'), false);
+    assert.equal(await store.getUserConnection('crm', 'alice'), undefined);
+    assert.equal((await store.getUserConnection('crm', 'bob'))?.sealed, 'v1.bob');
+  });
+
+  test('an OAuth flow is taken once, and not after it expired', async () => {
+    await store.putOAuthFlow({ state: 's1', server: 'crm', subject: 'alice', sealed: 'v1.f', expiresAt: at(100) });
+    await store.putOAuthFlow({ state: 's2', server: 'crm', subject: 'bob', sealed: 'v1.g', expiresAt: at(10) });
+    assert.equal(await store.takeOAuthFlow('s2', at(10)), undefined, 'expired at its expiry time');
+    assert.deepEqual(await store.takeOAuthFlow('s1', at(50)), { state: 's1', server: 'crm', subject: 'alice', sealed: 'v1.f', expiresAt: at(100) });
+    assert.equal(await store.takeOAuthFlow('s1', at(50)), undefined, 'single use');
   });
 }
 
