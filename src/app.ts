@@ -1,12 +1,12 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { hostname } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { loadConfigFile, type GatehouseConfig } from './config/index.js';
 import { GatehouseError, ResourceStack, toGatehouseError, type Identity } from './core/index.js';
-import { connectionApiRoutes, connectionBrowserRoutes, createAdminApi, type EndpointRuntime } from './admin/index.js';
-import { openJsonLinesSink } from './observability/index.js';
-import { AuditFilter, AuditWriter, Redactor } from './pipeline/index.js';
-import { RedisCacheStore, openCounterStore } from './cluster/index.js';
+import { createAdminApi, type EndpointRuntime } from './admin/index.js';
+import { auditFilter, cacheFilter, limitFilter } from './app-filters.js';
+import { openRegistry, openSealedBox, type StoreLocation } from './app-stores.js';
+import { connectionRoutes, createUserConnections, userTokenSource, type ConnectionWiring } from './app-connections.js';
+import { createHttpAuth } from './app-http-auth.js';
 import {
   GATEWAY_INFO,
   GatewayHttpServer,
@@ -16,31 +16,35 @@ import {
   requestIdentity,
   serveStdio,
   type ExtraRoutes,
-  type HttpAuth,
   type ReadinessReport,
 } from './frontends/index.js';
-import { GatewayMetrics, createLogger, type Logger } from './observability/index.js';
-import { MetricsFilter } from './pipeline/index.js';
-import { CacheFilter, CacheRules, MemoryCacheStore, type CacheStore } from './pipeline/index.js';
-import { LimitFilter, Policies, compileChain, createAuthenticator, createJwtVerifier, type CallContext, type Filter, type ItemKind, type JwtVerifier } from './pipeline/index.js';
+import { GatewayMetrics, createLogger, openJsonLinesSink, type Logger } from './observability/index.js';
+import {
+  AuditFilter,
+  MetricsFilter,
+  Policies,
+  compileChain,
+  type CacheFilter,
+  type CacheStore,
+  type CallContext,
+  type Filter,
+  type ItemKind,
+} from './pipeline/index.js';
 import type { ListKind, Params, RequestOutcome } from './protocol/index.js';
-import { parseDuration, primaryUrlOf } from './registry/index.js';
-import { isApiKeyToken, openStore, Registry, SealedBox, UserConnections, type FileDeclarations, type HealthSummary, type ServerSpec, type VirtualServerSpec } from './registry/index.js';
+import { Registry, SealedBox, UserConnections, type FileDeclarations, type HealthSummary, type VirtualServerSpec } from './registry/index.js';
 import { AGGREGATE_VIEW_NAME, Router, serverView, virtualView, type View } from './router/index.js';
 import { MemorySessionStore } from './session/index.js';
-import { TokenExchange, Upstream, type CircuitState, type UserTokenSource } from './upstreams/index.js';
+import { Upstream, type CircuitState } from './upstreams/index.js';
 
-export interface GatewayOptions {
+export interface GatewayOptions extends StoreLocation {
   /** Where logs go: stdout (1) for `serve`, stderr (2) for `stdio`, whose stdout is the protocol. */
   logDestination?: 1 | 2;
   logger?: Logger;
-  /** The file the config came from: watched for edits when `registry.watchConfig` is on. */
+  /** The file the config came from (also watched for edits when `registry.watchConfig` is on). */
   configFile?: string;
-  /** Overrides `store.url` (the CLI's --store and GATEHOUSE_STORE). */
-  storeUrl?: string;
-  /** Overrides `dataDir` (the CLI's --data-dir). */
-  dataDir?: string;
 }
+
+export { openRegistry, openSealedBox } from './app-stores.js';
 
 /** What one application of the catalog changed, for logs and tests. */
 export interface CatalogChange {
@@ -99,7 +103,7 @@ export class Gateway {
   ) {
     this.config = config;
     this.logger = logger;
-    this.connections = this.userConnections(box);
+    this.connections = createUserConnections(this.wiring, box);
     this.router = new Router({
       separator: config.separator,
       pageSize: config.sessions.pageSize,
@@ -138,6 +142,8 @@ export class Gateway {
     // Closed after the listener and the upstreams (in-flight calls have ended), before the store.
     if (this.audit !== undefined) this.resources.defer(() => this.audit?.options.writer.close());
     if (limits !== undefined) this.resources.defer(() => limits.close());
+    const cacheStore = this.cache?.store;
+    if (cacheStore !== undefined) this.resources.defer(() => cacheStore.close());
     this.resources.defer(() => Promise.allSettled([...this.upstreams.values()].map((upstream) => upstream.close())));
     this.resources.defer(() => {
       registry.stopPolling();
@@ -241,7 +247,7 @@ export class Gateway {
         continue;
       }
       (running ? changed : added).push(name);
-      next.set(name, new Upstream(name, spec, this.router, this.config.upstreamDefaults, this.logger, this.userTokensFor(name, spec)));
+      next.set(name, new Upstream(name, spec, this.router, this.config.upstreamDefaults, this.logger, userTokenSource(this.wiring, this.connections, name, spec)));
     }
     const removed = [...previous.keys()].filter((name) => !catalog.servers.has(name));
     for (const name of [...removed, ...changed]) {
@@ -385,7 +391,13 @@ export class Gateway {
     if (adminApi !== undefined && admin.listen === undefined && !adminOnMain) {
       this.logger.warn({ host }, 'admin API not served: the listener is reachable from other machines and authentication is not required');
     }
-    const httpAuth = this.httpAuth(() => publicUrl);
+    const httpAuth = createHttpAuth({
+      config: this.config,
+      registry: this.registry,
+      listenUrl: () => publicUrl,
+      isEndpoint: (name) => this.view(name) !== undefined,
+      failed: (reason) => this.metrics?.authFailed(reason),
+    });
     this.http = new GatewayHttpServer(
       this.handler,
       this.router,
@@ -406,7 +418,7 @@ export class Gateway {
         eventStoreSize: sessions.eventStoreSize,
       },
       this.logger,
-      [...(adminOnMain ? [adminApi] : []), ...this.metricsRoutes(), ...this.connectionRoutes()],
+      [...(adminOnMain ? [adminApi] : []), ...this.metricsRoutes(), ...connectionRoutes(this.wiring, this.connections)],
       httpAuth,
     );
     const url = await this.http.listen();
@@ -448,100 +460,19 @@ export class Gateway {
   /** The gateway's public base URL: auth.resource, else the URL it listens on. */
   private publicBase = '';
 
-  private userConnections(box: SealedBox): UserConnections {
-    return new UserConnections({
-      store: this.registry.store,
-      box,
-      serverOf: (name) => {
-        const spec = this.registry.effective().servers.get(name);
-        return spec !== undefined && spec.transport !== 'stdio' && spec.userAuth?.mode === 'oauth' ? { url: primaryUrlOf(spec), userAuth: spec.userAuth } : undefined;
-      },
+  /** What the user-connection wiring (app-connections.ts) reads of the running gateway. */
+  private get wiring(): ConnectionWiring {
+    return {
+      registry: this.registry,
+      config: this.config,
+      logger: this.logger,
+      sessions: () => this.sessions.values(),
       publicUrl: () => this.publicBase,
-      flowTtlMs: this.config.connections.flowTimeoutMs,
-      timeoutMs: this.config.upstreamDefaults.initializeTimeoutMs,
-      warn: (message, detail) => this.logger.warn(detail, message),
-      // MCP 2025-11-25 §Elicitation, URL mode: tell the user's sessions here that the connection is made.
-      onConnected: (_server, subject, elicitationId) => {
-        for (const session of this.sessions.values()) {
-          if (session.identity.subject !== subject || (session.clientCapabilities.elicitation as Params | undefined)?.url === undefined) continue;
-          session.send({ jsonrpc: '2.0', method: 'notifications/elicitation/complete', params: { elicitationId } });
-        }
-      },
-    });
-  }
-
-  /** Where a server that acts as the user gets the user's token: token exchange, or the user's connection. */
-  private userTokensFor(name: string, spec: ServerSpec): UserTokenSource | undefined {
-    if (spec.transport === 'stdio' || spec.userAuth === undefined) return undefined;
-    const userAuth = spec.userAuth;
-    if (userAuth.mode === 'oauth') return { token: (identity, fresh) => this.connections.token(name, identity, fresh) };
-    return new TokenExchange({
-      server: name,
-      tokenUrl: userAuth.tokenUrl,
-      clientId: userAuth.clientId,
-      clientSecret: userAuth.clientSecret,
-      audience: userAuth.audience,
-      resource: userAuth.resource ?? primaryUrlOf(spec),
-      scope: userAuth.scope,
-      timeoutMs: this.config.upstreamDefaults.initializeTimeoutMs,
-      logger: this.logger.child({ server: name }),
-    });
-  }
-
-  /** The caller's connections (API, authenticated) and the browser's pages of a connection flow (public). */
-  private connectionRoutes(): ExtraRoutes[] {
-    const deps = {
-      connections: this.connections,
-      oauthServers: () => [...this.registry.effective().servers].filter(([, spec]) => spec.transport !== 'stdio' && spec.userAuth?.mode === 'oauth').map(([name]) => name),
-      identityOf: requestIdentity,
-      publicUrl: () => this.publicBase,
-      flowTimeoutMs: this.config.connections.flowTimeoutMs,
     };
-    return [connectionApiRoutes(deps), { ...connectionBrowserRoutes(deps), public: true }];
   }
 
   /** Where the admin API answers, once listening (undefined when it is off). */
   adminUrl: string | undefined;
-
-  /**
-   * Authentication at the HTTP edge: API keys from the registry and JWTs from the configured issuers.
-   * The gateway's resource identifier is auth.resource, else the URL it listens on (known once listening).
-   */
-  private httpAuth(listenUrl: () => string): HttpAuth {
-    const { auth } = this.config;
-    const base = (): string => (auth.resource ?? listenUrl()).replace(/\/+$/, '');
-    let verifier: JwtVerifier | undefined;
-    const jwt = (): JwtVerifier =>
-      (verifier ??= createJwtVerifier({ issuers: auth.issuers, defaultAudiences: [base(), `${base()}/mcp`] }));
-    const authenticate = createAuthenticator({
-      required: auth.required,
-      isApiKey: isApiKeyToken,
-      verifyApiKey: auth.apiKeys ? (token) => this.registry.verifyApiKey(token) : undefined,
-      // RFC 8707: a token is for one resource, the endpoint it is used at, or for the whole gateway.
-      verifyJwt: auth.issuers.length > 0 ? (token, resource) => jwt().verify(token, { audiences: [resource, base()] }) : undefined,
-    });
-    const scopes = [...new Set(auth.issuers.flatMap((issuer) => issuer.requiredScopes))];
-    return {
-      required: auth.required,
-      authenticate,
-      failed: (reason) => this.metrics?.authFailed(reason),
-      // The admin API is part of the gateway's own resource; each MCP endpoint is a resource of its own.
-      resourceOf: (path) => (path.startsWith('/admin/') || path === '/' ? base() : `${base()}${path}`),
-      resourceMetadata: (resource) => {
-        const path = resource.slice(base().length);
-        const endpoint = /^\/servers\/([^/]+)\/mcp$/.exec(path)?.[1];
-        if (path !== '' && path !== '/mcp' && (endpoint === undefined || this.view(decodeURIComponent(endpoint)) === undefined)) return undefined;
-        // RFC 9728 §2.
-        return {
-          resource,
-          authorization_servers: auth.issuers.map((issuer) => issuer.issuer),
-          bearer_methods_supported: ['header'],
-          ...(scopes.length > 0 ? { scopes_supported: scopes } : {}),
-          resource_name: endpoint === undefined ? 'Gatehouse MCP gateway' : `Gatehouse: ${decodeURIComponent(endpoint)}`,
-        };
-      },
-    };
-  }
 
   private createMetrics(): GatewayMetrics {
     const { metrics } = this.config;
@@ -749,98 +680,10 @@ export class Gateway {
   }
 }
 
-/**
- * The registry a config names: its store (`storeUrl` or `store.url`), with a relative dataDir taken
- * beside the config file rather than the working directory (desktop clients start `gatehouse stdio`
- * from wherever they like, often /). Used by the gateway and by the CLI's offline commands.
- */
-export async function openRegistry(
-  config: GatehouseConfig,
-  options: Pick<GatewayOptions, 'configFile' | 'storeUrl' | 'dataDir'> & { onWarning?: (message: string, detail: Record<string, unknown>) => void } = {},
-): Promise<Registry> {
-  const dataDir = options.dataDir ?? (options.configFile !== undefined ? resolve(dirname(options.configFile), config.dataDir) : config.dataDir);
-  const store = await openStore(options.storeUrl ?? config.store.url, { dataDir });
-  return Registry.open({
-    store,
-    separator: config.separator,
-    defaultStatus: config.registry.defaultStatus,
-    stdioRegistration: config.registry.stdioRegistration,
-    ...(options.onWarning !== undefined ? { onWarning: options.onWarning } : {}),
-  }).catch(async (error: unknown) => {
-    await store.close();
-    throw error;
-  });
-}
-
-/** The audit filter and its writer, from `audit` (see pipeline/audit). */
-function auditFilter(config: GatehouseConfig, registry: Registry, logger: Logger): AuditFilter {
-  const { audit } = config;
-  const writer = new AuditWriter({
-    store: registry.store.audit,
-    replicaId: audit.replicaId ?? hostname(),
-    max: audit.queue.max,
-    batch: audit.queue.batch,
-    flushMs: audit.queue.flushMs,
-    overload: audit.queue.overload,
-    retentionMs: audit.retention === 'forever' ? undefined : parseDuration(audit.retention),
-    logger,
-  });
-  return new AuditFilter({
-    writer,
-    redactor: new Redactor(audit.redact),
-    listCalls: audit.listCalls,
-    captureResults: audit.captureResults,
-    intents: audit.intents,
-    maxFieldBytes: audit.maxFieldBytes,
-  });
-}
-
-/**
- * The key that seals users' upstream tokens in the store: connections.secretKey, else
- * GATEHOUSE_SECRET_KEY, else a key file beside the embedded database (created on first start). A
- * memory store forgets its tokens at exit, so its key may too.
- */
-export async function openSealedBox(
-  config: GatehouseConfig,
-  options: Pick<GatewayOptions, 'configFile' | 'storeUrl' | 'dataDir'>,
-  warn: (message: string) => void,
-): Promise<SealedBox> {
-  const configured = config.connections.secretKey ?? process.env.GATEHOUSE_SECRET_KEY;
-  if (configured !== undefined && configured !== '') return SealedBox.fromKey(configured);
-  const storeUrl = options.storeUrl ?? config.store.url;
-  if (storeUrl.startsWith('memory:')) return SealedBox.ephemeral();
-  if (storeUrl.startsWith('postgres')) {
-    warn('connections.secretKey (or GATEHOUSE_SECRET_KEY) is not set: users\' upstream tokens are sealed with a key file in dataDir, which other replicas do not have');
-  }
-  const dataDir = options.dataDir ?? (options.configFile !== undefined ? resolve(dirname(options.configFile), config.dataDir) : config.dataDir);
-  return SealedBox.fromKeyFile(join(dataDir, 'secret.key'));
-}
-
 /** Editors write a file in several steps; apply once they are done. */
 const CONFIG_SETTLE_MS = 150;
 /** A server's four lists arrive within moments of each other; write them once. */
 const LEARN_SETTLE_MS = 200;
-
-/** The response cache, when a rule or annotatedTools turns it on; its store is `cache.store`. */
-function cacheFilter(cache: GatehouseConfig['cache']): { filter: CacheFilter; store: CacheStore } | undefined {
-  if (cache.rules.length === 0 && cache.annotatedTools === undefined) return undefined;
-  const store = cache.store === 'memory' ? new MemoryCacheStore({ maxEntries: cache.maxEntries, maxBytes: cache.maxBytes }) : new RedisCacheStore(cache.store);
-  const rules = new CacheRules({
-    rules: cache.rules.map((rule) => ({ servers: rule.servers, tools: rule.tools, resources: rule.resources, ttlMs: rule.ttl, shared: rule.shared })),
-    annotatedTtlMs: cache.annotatedTools,
-  });
-  return { filter: new CacheFilter(rules, store), store };
-}
-
-/** Rate limits, quotas and concurrency limits on calls, with counters where `limits.store` says. */
-function limitFilter(limits: GatehouseConfig['limits'], logger: Logger): LimitFilter<RequestOutcome> {
-  return new LimitFilter<RequestOutcome>({
-    rules: limits.rules,
-    store: openCounterStore(limits.store),
-    onStoreError: limits.onStoreError,
-    warn: (message, detail) => logger.warn(detail, message),
-  });
-}
 
 function declarations(config: GatehouseConfig): FileDeclarations {
   return { servers: config.servers, virtualServers: config.virtualServers, policies: config.auth.policies };

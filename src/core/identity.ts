@@ -45,3 +45,23 @@ export function withPresentedToken(identity: Identity, token: string): Identity 
 export function presentedToken(identity: Identity): string | undefined {
   return presentedTokens.get(identity);
 }
+
+/** Whom a policy or limit rule is for: anyone matching one entry of any list. */
+export interface IdentityMatch {
+  readonly users: readonly string[];
+  readonly groups: readonly string[];
+  readonly teams: readonly string[];
+  readonly roles: readonly string[];
+  readonly keys: readonly string[];
+}
+
+/** A test of `who` (every caller when undefined): users are token subjects, keys API key ids. */
+export function identityMatcher(who: IdentityMatch | undefined): (identity: Identity) => boolean {
+  if (who === undefined) return () => true;
+  return (identity) =>
+    (identity.kind === 'jwt' && who.users.includes(identity.subject)) ||
+    (identity.kind === 'api-key' && who.keys.includes(identity.subject)) ||
+    identity.groups.some((group) => who.groups.includes(group)) ||
+    (identity.team !== undefined && who.teams.includes(identity.team)) ||
+    identity.roles.some((role) => who.roles.includes(role));
+}

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'undici';
-import { GatehouseError, randomToken, type Identity } from '../core/index.js';
+import { GatehouseError, randomToken, requestToken, type Identity, type TokenAnswer } from '../core/index.js';
 import type { SealedBox } from './sealed-box.js';
 import type { UserAuthSpec } from './server-spec.js';
 import type { OAuthFlowRecord, Store, UserConnectionRecord } from './store.js';
@@ -270,44 +270,24 @@ export class UserConnections {
 
   private async tokenRequest(server: string, spec: OAuthServer, fields: Record<string, string>): Promise<TokenSet> {
     const { tokenUrl } = await this.endpointsOf(spec);
-    const { clientId, clientSecret } = spec.userAuth;
-    const form = new URLSearchParams(fields);
-    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
-    if (clientSecret !== undefined) {
-      // RFC 6749 §2.3.1: client_secret_basic, both parts form-encoded first.
-      headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`;
-    } else {
-      form.set('client_id', clientId);
-    }
-    let status: number;
-    let body: { access_token?: unknown; refresh_token?: unknown; expires_in?: unknown; scope?: unknown; error?: unknown };
+    let answer: TokenAnswer;
     try {
-      const response = await request(tokenUrl, {
-        method: 'POST',
-        headers,
-        body: form.toString(),
-        headersTimeout: this.options.timeoutMs,
-        bodyTimeout: this.options.timeoutMs,
-      });
-      status = response.statusCode;
-      body = (await response.body.json()) as typeof body;
+      answer = await requestToken(tokenUrl, spec.userAuth, fields, this.options.timeoutMs);
     } catch (error) {
       throw new GatehouseError('user_token_unavailable', `Cannot reach ${tokenUrl} for server "${server}": ${(error as Error).message}.`, { server });
     }
-    if (status !== 200 || typeof body.access_token !== 'string') {
-      const grant = typeof body.error === 'string' ? body.error : undefined;
-      this.options.warn('OAuth token request refused', { server, status, error: grant, grantType: fields.grant_type });
-      throw new GatehouseError('user_token_unavailable', `The authorization server refused the ${fields.grant_type} request for "${server}" (${grant ?? `HTTP ${status}`}).`, {
+    if (answer.accessToken === undefined) {
+      this.options.warn('OAuth token request refused', { server, status: answer.status, error: answer.error, grantType: fields.grant_type });
+      throw new GatehouseError('user_token_unavailable', `The authorization server refused the ${fields.grant_type} request for "${server}" (${answer.error ?? `HTTP ${answer.status}`}).`, {
         server,
-        ...(grant !== undefined ? { grant } : {}),
+        ...(answer.error !== undefined ? { grant: answer.error } : {}),
       });
     }
-    const lifetime = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_LIFETIME_S;
     return {
-      accessToken: body.access_token,
-      refreshToken: typeof body.refresh_token === 'string' ? body.refresh_token : undefined,
-      expiresAt: this.now() + lifetime * 1000,
-      scope: typeof body.scope === 'string' ? body.scope : undefined,
+      accessToken: answer.accessToken,
+      refreshToken: answer.refreshToken,
+      expiresAt: this.now() + (answer.expiresIn ?? DEFAULT_LIFETIME_S) * 1000,
+      scope: answer.scope,
     };
   }
 

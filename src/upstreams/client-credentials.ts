@@ -1,5 +1,4 @@
-import { request } from 'undici';
-import { GatehouseError } from '../core/index.js';
+import { GatehouseError, requestToken, type TokenAnswer } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
 
 export interface ClientCredentialsOptions {
@@ -64,31 +63,18 @@ export class ClientCredentialsToken implements UpstreamCredentials {
 
   private async fetchToken(): Promise<void> {
     const { tokenUrl, clientId, clientSecret, scope, resource, timeoutMs } = this.options;
-    const form = new URLSearchParams({ grant_type: 'client_credentials' });
-    if (scope !== undefined) form.set('scope', scope);
-    if (resource !== undefined) form.set('resource', resource);
-    // RFC 6749 §2.3.1: client_secret_basic, with both parts form-encoded first.
-    const basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64');
-    let body: { access_token?: unknown; expires_in?: unknown; error?: unknown };
-    let status: number;
+    const fields: Record<string, string> = { grant_type: 'client_credentials' };
+    if (scope !== undefined) fields.scope = scope;
+    if (resource !== undefined) fields.resource = resource;
+    let answer: TokenAnswer;
     try {
-      const response = await request(tokenUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${basic}`, accept: 'application/json' },
-        body: form.toString(),
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
-      status = response.statusCode;
-      body = (await response.body.json()) as typeof body;
+      answer = await requestToken(tokenUrl, { clientId, clientSecret }, fields, timeoutMs);
     } catch (error) {
       throw this.failure(`cannot reach it (${(error as Error).message})`);
     }
-    if (status !== 200 || typeof body.access_token !== 'string') {
-      throw this.failure(`HTTP ${status}${typeof body.error === 'string' ? ` ${body.error}` : ''}`);
-    }
-    const lifetime = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_LIFETIME_S;
-    this.token = body.access_token;
+    if (answer.accessToken === undefined) throw this.failure(`HTTP ${answer.status}${answer.error !== undefined ? ` ${answer.error}` : ''}`);
+    const lifetime = answer.expiresIn ?? DEFAULT_LIFETIME_S;
+    this.token = answer.accessToken;
     this.expiresAt = Date.now() + lifetime * 1000;
     clearTimeout(this.timer);
     if (!this.closed) {

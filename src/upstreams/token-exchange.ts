@@ -1,5 +1,4 @@
-import { request } from 'undici';
-import { GatehouseError, presentedToken, type Identity } from '../core/index.js';
+import { GatehouseError, presentedToken, requestToken, type Identity, type TokenAnswer } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
 import { EXPIRY_MARGIN_MS, type UserToken, type UserTokenSource } from './user-credentials.js';
 
@@ -59,39 +58,27 @@ export class TokenExchange implements UserTokenSource {
 
   private async exchange(subjectToken: string): Promise<UserToken> {
     const { tokenUrl, clientId, clientSecret, audience, resource, scope, timeoutMs } = this.options;
-    const form = new URLSearchParams({
+    const fields: Record<string, string> = {
       grant_type: GRANT_TYPE,
       subject_token: subjectToken,
       subject_token_type: ACCESS_TOKEN_TYPE,
       requested_token_type: ACCESS_TOKEN_TYPE,
       resource,
-    });
-    if (audience !== undefined) form.set('audience', audience);
-    if (scope !== undefined) form.set('scope', scope);
-    const basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64');
-    let status: number;
-    let body: { access_token?: unknown; expires_in?: unknown; error?: unknown; error_description?: unknown };
+    };
+    if (audience !== undefined) fields.audience = audience;
+    if (scope !== undefined) fields.scope = scope;
+    let answer: TokenAnswer;
     try {
-      const response = await request(tokenUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${basic}`, accept: 'application/json' },
-        body: form.toString(),
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
-      status = response.statusCode;
-      body = (await response.body.json()) as typeof body;
+      answer = await requestToken(tokenUrl, { clientId, clientSecret }, fields, timeoutMs);
     } catch (error) {
       throw this.failure(`cannot reach ${tokenUrl} (${(error as Error).message})`);
     }
-    if (status !== 200 || typeof body.access_token !== 'string') {
-      // The error code only: a description may quote the subject token it refused.
-      const reason = typeof body.error === 'string' ? body.error.slice(0, 60) : `HTTP ${status}`;
-      this.options.logger.warn({ status, reason }, 'token exchange refused');
+    if (answer.accessToken === undefined) {
+      const reason = answer.error ?? `HTTP ${answer.status}`;
+      this.options.logger.warn({ status: answer.status, reason }, 'token exchange refused');
       throw this.failure(`the issuer refused the exchange (${reason})`);
     }
-    const lifetime = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_LIFETIME_S;
-    const token = { accessToken: body.access_token, expiresAt: Date.now() + lifetime * 1000 };
+    const token = { accessToken: answer.accessToken, expiresAt: Date.now() + (answer.expiresIn ?? DEFAULT_LIFETIME_S) * 1000 };
     if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(subjectToken, token);
     return token;

@@ -1,19 +1,11 @@
 import picomatch from 'picomatch';
-import type { Identity } from '../../core/index.js';
+import { identityMatcher, type Identity, type IdentityMatch } from '../../core/index.js';
 import { compileCondition, type Condition } from './condition.js';
 
 /** A policy as the config's zod schema produces it (structural: pipeline does not import config). */
 export interface PolicyRule {
   readonly effect: 'allow' | 'deny';
-  readonly who?:
-    | {
-        readonly users: readonly string[];
-        readonly groups: readonly string[];
-        readonly teams: readonly string[];
-        readonly roles: readonly string[];
-        readonly keys: readonly string[];
-      }
-    | undefined;
+  readonly who?: IdentityMatch | undefined;
   readonly servers: readonly string[];
   readonly tools?: readonly string[] | undefined;
   readonly prompts?: readonly string[] | undefined;
@@ -43,16 +35,7 @@ function anyGlob(globs: readonly string[]): (value: string) => boolean {
 }
 
 function compileRule(rule: PolicyRule, index: number): CompiledRule {
-  const who = rule.who;
-  const appliesTo =
-    who === undefined
-      ? () => true
-      : (identity: Identity): boolean =>
-          (identity.kind === 'jwt' && who.users.includes(identity.subject)) ||
-          (identity.kind === 'api-key' && who.keys.includes(identity.subject)) ||
-          identity.groups.some((group) => who.groups.includes(group)) ||
-          (identity.team !== undefined && who.teams.includes(identity.team)) ||
-          identity.roles.some((role) => who.roles.includes(role));
+  const appliesTo = identityMatcher(rule.who);
   // A rule that names no kind covers every item of its servers; one that names some covers only those
   // kinds ("deny tools: [get-env]" must not also deny every resource).
   const namesKinds = rule.tools !== undefined || rule.prompts !== undefined || rule.resources !== undefined;

@@ -1,5 +1,5 @@
 import picomatch from 'picomatch';
-import type { Identity } from '../../core/index.js';
+import { identityMatcher, type Identity, type IdentityMatch } from '../../core/index.js';
 import type { CallTarget } from '../call-context.js';
 
 export type LimitKeyPart = 'user' | 'team' | 'key' | 'server' | 'tool';
@@ -8,15 +8,7 @@ export type LimitKeyPart = 'user' | 'team' | 'key' | 'server' | 'tool';
 export interface LimitRule {
   readonly name: string;
   readonly match: {
-    readonly who?:
-      | {
-          readonly users: readonly string[];
-          readonly groups: readonly string[];
-          readonly teams: readonly string[];
-          readonly roles: readonly string[];
-          readonly keys: readonly string[];
-        }
-      | undefined;
+    readonly who?: IdentityMatch | undefined;
     readonly servers: readonly string[];
     readonly tools?: readonly string[] | undefined;
     readonly prompts?: readonly string[] | undefined;
@@ -60,16 +52,7 @@ const KEY_PARTS: Readonly<Record<LimitKeyPart, (identity: Identity, target: Call
 };
 
 export function compileLimitRule(rule: LimitRule): CompiledLimitRule {
-  const who = rule.match.who;
-  const appliesTo =
-    who === undefined
-      ? () => true
-      : (identity: Identity): boolean =>
-          (identity.kind === 'jwt' && who.users.includes(identity.subject)) ||
-          (identity.kind === 'api-key' && who.keys.includes(identity.subject)) ||
-          identity.groups.some((group) => who.groups.includes(group)) ||
-          (identity.team !== undefined && who.teams.includes(identity.team)) ||
-          identity.roles.some((role) => who.roles.includes(role));
+  const appliesTo = identityMatcher(rule.match.who);
   const { tools, prompts, resources } = rule.match;
   // As in policies: naming no kind covers all three; naming some covers only those.
   const namesKinds = tools !== undefined || prompts !== undefined || resources !== undefined;
