@@ -4,6 +4,7 @@ import { GatehouseError } from '../core/index.js';
 import { policySchema, serverSchema, virtualServerSchema } from '../registry/index.js';
 import { LOCAL_ACTOR, type AdminDeps } from './admin-deps.js';
 import { auditPageSchema, auditRecordSchema, auditRoutes, auditVerificationSchema, isStreamReply, sendStream } from './audit-routes.js';
+import { usageReportSchema, usageRoutes } from './usage-routes.js';
 import { exchangeRoutes } from './exchange-routes.js';
 import { gatewayRoutes } from './gateway-routes.js';
 import { keyRoutes } from './key-routes.js';
@@ -61,6 +62,7 @@ export const adminRoutes: readonly AdminRoute[] = [
   ...policyRoutes,
   ...gatewayRoutes,
   ...auditRoutes,
+  ...usageRoutes,
   openApiRoute,
 ];
 
@@ -104,6 +106,7 @@ export function openApiDocument(): Record<string, unknown> {
       [auditRecordSchema, 'AuditRecord'],
       [auditPageSchema, 'AuditPage'],
       [auditVerificationSchema, 'AuditVerification'],
+      [usageReportSchema, 'UsageReport'],
     ]),
     errorSchema: errorBodySchema,
     tags: [

@@ -16,7 +16,7 @@ const TAG = 'audit';
 const outcomeSchema = z.enum(['ok', 'error', 'denied', 'unknown', 'pending']);
 
 /** An ISO-8601 time, or a duration meaning that long ago (15m, 24h, 7d). */
-const pointInTime = z
+export const pointInTimeSchema = z
   .string()
   .refine((value) => parseDuration(value) !== undefined || !Number.isNaN(Date.parse(value)), 'an ISO-8601 time or a duration such as 15m, 24h or 7d (that long ago)')
   .transform((value) => {
@@ -30,8 +30,8 @@ const filterShape = {
   tool: z.string().min(1).optional().describe('A tool or prompt name (as the server knows it) or a resource URI.'),
   method: z.string().min(1).optional().describe('tools/call, prompts/get, resources/read …'),
   outcome: outcomeSchema.optional(),
-  since: pointInTime.optional().describe('Records at or after this: an ISO-8601 time, or a duration meaning that long ago (15m, 24h, 7d).'),
-  until: pointInTime.optional().describe('Records before this (same forms as since).'),
+  since: pointInTimeSchema.optional().describe('Records at or after this: an ISO-8601 time, or a duration meaning that long ago (15m, 24h, 7d).'),
+  until: pointInTimeSchema.optional().describe('Records before this (same forms as since).'),
 };
 
 export const auditQuerySchema = z.strictObject({
