@@ -364,25 +364,10 @@ export class Upstream {
 
   /** Called by the handler when a client's connection closed on its own. */
   clientClosed(client: UpstreamClient, reason: Error | undefined): void {
-    if (client.owner !== undefined) {
-      const owner = client.owner as SessionOwner;
-      if (this.ready.get(owner.id) === client) {
-        this.perSession.delete(owner.id);
-        this.ready.delete(owner.id);
-      }
+    if (client !== this.shared) {
+      this.forgetOther(client);
       return;
     }
-    if (client === this.modernShared) {
-      this.modernShared = undefined;
-      return;
-    }
-    for (const [subject, userClient] of this.perUserReady) {
-      if (userClient !== client) continue;
-      this.perUserReady.delete(subject);
-      this.perUser.delete(subject);
-      return;
-    }
-    if (client !== this.shared) return;
     this.shared = undefined;
     if (this.balanced && !this.closed) {
       // Another replica may be up: reconnect now (the balancer avoids this one), down only if none is.
@@ -528,6 +513,11 @@ export class Upstream {
       this.reconnectShared();
       return;
     }
+    this.forgetOther(client);
+  }
+
+  /** Drops a client that is not the shared connection: the stateless one, a session's, or a user's. */
+  private forgetOther(client: UpstreamClient): void {
     if (client === this.modernShared) {
       this.modernShared = undefined;
       return;
