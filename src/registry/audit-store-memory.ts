@@ -25,7 +25,11 @@ export class MemoryAuditStore implements AuditStore {
   private readonly anchors = new Map<string, AuditLink>();
   private nextId = 1;
 
-  async insertAuditIntent(call: AuditCall): Promise<number> {
+  async insertAuditIntents(calls: readonly AuditCall[]): Promise<number[]> {
+    return calls.map((call) => this.insertIntent(call));
+  }
+
+  private insertIntent(call: AuditCall): number {
     const id = this.nextId++;
     this.rows.push({
       ...call,

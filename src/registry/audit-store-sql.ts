@@ -132,19 +132,30 @@ function toRecord(row: AuditRow): AuditRecord {
   };
 }
 
+/**
+ * Runs a statement on an embedded database synchronously, prepared once: the intent before each
+ * tools/call is on the hot path, and Kysely's driver prepares every query anew (measured on SQLite:
+ * ~80 µs of CPU an intent through Kysely, ~30 µs prepared once). Returns undefined when it cannot
+ * run now (the connection is inside a transaction of Kysely's), and the caller goes through Kysely.
+ */
+export type SyncStatementRunner = (sql: string) => (rows: readonly (readonly unknown[])[]) => number[] | undefined;
+
 export class SqlAuditStore implements AuditStore {
   private readonly db: Db;
   private readonly batchSql: string;
   private readonly intentSql: string;
   private readonly completionSql: string;
+  private readonly syncIntents: ((rows: readonly (readonly unknown[])[]) => number[] | undefined) | undefined;
 
   constructor(
     db: Kysely<RegistryTables>,
     private readonly dialect: 'sqlite' | 'postgres',
     private readonly translateError: (error: unknown) => unknown,
+    syncStatements?: SyncStatementRunner,
   ) {
     this.db = db.withTables<AuditTables>() as unknown as Db;
     this.intentSql = `insert into audit_records (${COLUMNS.join(', ')}) values (${COLUMNS.map((_, index) => this.placeholder(index + 1)).join(', ')}) returning id`;
+    this.syncIntents = syncStatements?.(this.intentSql);
     // json_each and jsonb_array_elements keep the array's order, so ids follow the chain's order.
     this.batchSql =
       dialect === 'postgres'
@@ -174,11 +185,24 @@ export class SqlAuditStore implements AuditStore {
     }
   }
 
-  insertAuditIntent(call: AuditCall): Promise<number> {
-    return this.run(async (db) => {
-      const { rows } = await db.executeQuery<{ id: number | string }>(CompiledQuery.raw(this.intentSql, rowValues(call, undefined, undefined)));
-      return Number(rows[0]!.id);
-    });
+  async insertAuditIntents(calls: readonly AuditCall[]): Promise<number[]> {
+    const rows = calls.map((call) => rowValues(call, undefined, undefined));
+    try {
+      const written = this.syncIntents?.(rows);
+      if (written !== undefined) return written;
+    } catch (error) {
+      throw this.translateError(error);
+    }
+    return this.run((db) =>
+      db.transaction().execute(async (transaction) => {
+        const ids: number[] = [];
+        for (const values of rows) {
+          const { rows: inserted } = await transaction.executeQuery<{ id: number | string }>(CompiledQuery.raw(this.intentSql, values));
+          ids.push(Number(inserted[0]!.id));
+        }
+        return ids;
+      }),
+    );
   }
 
   private async headIn(db: Db | Transaction<AuditTables>, replicaId: string): Promise<AuditLink | undefined> {

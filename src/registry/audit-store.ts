@@ -107,8 +107,11 @@ export interface AuditQuery {
 }
 
 export interface AuditStore {
-  /** Writes a call's intent (outcome `pending`, unchained) and returns its row id. Durable when it resolves. */
-  insertAuditIntent(call: AuditCall): Promise<number>;
+  /**
+   * Writes calls' intents (outcome `pending`, unchained) in one transaction and returns their row ids,
+   * in order. Durable when it resolves.
+   */
+  insertAuditIntents(calls: readonly AuditCall[]): Promise<number[]>;
   /**
    * Chains `entries` in order after the replica's newest link and writes them in one transaction; an
    * entry with `intentId` completes that row. Returns the newest link after.

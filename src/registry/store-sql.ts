@@ -1,5 +1,5 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
-import { SqlAuditStore } from './audit-store-sql.js';
+import { SqlAuditStore, type SyncStatementRunner } from './audit-store-sql.js';
 import type { RegistryTables, SqlDialectName } from './migrations.js';
 import type { PolicySpec, ServerSpec, ServerStatus, VirtualServerSpec } from './server-spec.js';
 import {
@@ -44,6 +44,8 @@ import type {
 export interface SqlStoreOptions extends StoreOptions {
   /** Turns a driver error into a catalogue error when it means the database cannot be reached. */
   readonly translateError: (error: unknown) => unknown;
+  /** An embedded database's synchronous statements, for the hot path's writes. */
+  readonly syncStatements?: SyncStatementRunner;
 }
 
 type Row<Table extends keyof RegistryTables> = Selectable<RegistryTables[Table]>;
@@ -155,7 +157,7 @@ export class SqlStore implements Store {
     private readonly options: SqlStoreOptions,
   ) {
     this.now = nowFrom(options);
-    this.audit = new SqlAuditStore(db, kind, (error) => options.translateError(error));
+    this.audit = new SqlAuditStore(db, kind, (error) => options.translateError(error), options.syncStatements);
   }
 
   /** Every query goes through here so that an unreachable database is reported as one. */

@@ -4,13 +4,34 @@ import { Kysely, SqliteDialect } from 'kysely';
 import { GatehouseError } from '../core/index.js';
 import { migrateToLatest, type RegistryTables } from './migrations.js';
 import { SqlStore } from './store-sql.js';
+import type { SyncStatementRunner } from './audit-store-sql.js';
 import type { StoreOptions } from './store-records.js';
 
 /** The embedded store (the default): one SQLite file, in WAL mode so readers never wait for the writer. */
 export class SqliteStore extends SqlStore {
-  constructor(db: Kysely<RegistryTables>, file: string, options: StoreOptions) {
-    super('sqlite', db, { ...options, translateError: (error) => translateSqliteError(error, file) });
+  constructor(db: Kysely<RegistryTables>, file: string, options: StoreOptions, syncStatements?: SyncStatementRunner) {
+    super('sqlite', db, { ...options, translateError: (error) => translateSqliteError(error, file), ...(syncStatements && { syncStatements }) });
   }
+}
+
+type Database = import('better-sqlite3').Database;
+
+/**
+ * Statements run on the connection Kysely also uses, prepared once. better-sqlite3 is synchronous, so
+ * a statement run here cannot interleave with anything, except a transaction Kysely holds open across
+ * its awaits: then the statement would join it, so it is left to Kysely (which waits for it).
+ */
+function syncStatementsOn(database: Database): SyncStatementRunner {
+  return (sql) => {
+    // Prepared at first use: the store is built before the migrations create its tables.
+    let statement: import('better-sqlite3').Statement<unknown[], { id: number | bigint }> | undefined;
+    const insert = (values: readonly unknown[]): number => Number((statement ??= database.prepare(sql)).get(...values)!.id);
+    const many = database.transaction((rows: readonly (readonly unknown[])[]) => rows.map(insert));
+    return (rows) => {
+      if (database.inTransaction) return undefined;
+      return rows.length === 1 ? [insert(rows[0]!)] : many(rows);
+    };
+  };
 }
 
 // Another process (a second gateway on the same file, a backup tool) holds the write lock for longer
@@ -50,7 +71,7 @@ export async function openSqliteStore(file: string, options: StoreOptions = {}):
     throw new GatehouseError('store_unavailable', `${file}: ${reason}`);
   }
   const db = new Kysely<RegistryTables>({ dialect: new SqliteDialect({ database }) });
-  const store = new SqliteStore(db, file, options);
+  const store = new SqliteStore(db, file, options, syncStatementsOn(database));
   try {
     await migrateToLatest(db, 'sqlite');
   } catch (error) {

@@ -171,8 +171,8 @@ describe('audit writer', () => {
   test('on start, intents a killed predecessor left are recorded with outcome unknown', async () => {
     const store = new MemoryAuditStore();
     const { outcome: _o, errorCode: _e, resultBytes: _r, isError: _i, result: _c, latencyMs: _l, ...call } = entry('9');
-    const id = await store.insertAuditIntent(call);
-    await store.insertAuditIntent({ ...call, replicaId: 'someone-else' });
+    const [id] = await store.insertAuditIntents([call]);
+    await store.insertAuditIntents([{ ...call, replicaId: 'someone-else' }]);
     const writer = new AuditWriter({ store, replicaId: 'r1', max: 10, batch: 10, flushMs: 60_000, overload: 'block', logger });
     await writer.start();
     await writer.close();

@@ -83,8 +83,44 @@ function auditContract(fresh: () => Promise<Subject>): void {
     assert.deepEqual((await verifyAudit(store.audit)).problems, []);
   });
 
+  test('intents written together get their ids in the order given, each its own pending row', async () => {
+    const ids = await store.audit.insertAuditIntents([call({ requestId: 'a' }), call({ requestId: 'b' }), call({ requestId: 'c' })]);
+    assert.equal(new Set(ids).size, 3);
+    const pending = await store.audit.pendingAudit('replica-a');
+    assert.deepEqual(
+      pending.map((row) => [row.id, row.requestId, row.outcome]),
+      [
+        [ids[0], 'a', 'pending'],
+        [ids[1], 'b', 'pending'],
+        [ids[2], 'c', 'pending'],
+      ],
+    );
+  });
+
+  test('intents written while batch appends hold a transaction are neither lost nor part of it', async () => {
+    // Each intent starts a few microtasks later than the last, so some land inside an append's open
+    // transaction (between its statements) and some outside.
+    const work: Promise<unknown>[] = [];
+    const intents: Promise<number[]>[] = [];
+    for (let index = 0; index < 12; index++) {
+      work.push(store.audit.appendAudit('replica-a', [entry({ requestId: `appended-${index}` })]));
+      for (let turn = 0; turn < index; turn++) await Promise.resolve();
+      intents.push(store.audit.insertAuditIntents([call({ requestId: `during-${index}` })]));
+    }
+    const ids = (await Promise.all(intents)).flat();
+    await Promise.all(work);
+    const pending = await store.audit.pendingAudit('replica-a');
+    // Ids follow the order of the writes, which is not the order they were asked for.
+    const byId = (a: [number, string], b: [number, string]): number => a[0] - b[0];
+    assert.deepEqual(
+      pending.map((row): [number, string] => [row.id, row.requestId ?? '']),
+      ids.map((id, index): [number, string] => [id, `during-${index}`]).sort(byId),
+    );
+    assert.equal((await verifyAudit(store.audit)).ok, true);
+  });
+
   test('an intent is a pending, unchained row until its outcome completes that same row', async () => {
-    const id = await store.audit.insertAuditIntent(call());
+    const [id] = await store.audit.insertAuditIntents([call()]);
     const pending = await store.audit.pendingAudit('replica-a');
     assert.deepEqual(
       pending.map((row) => [row.id, row.outcome, row.seq, row.hash]),
@@ -151,7 +187,7 @@ function auditContract(fresh: () => Promise<Subject>): void {
 
   test('pruning deletes the oldest part of each chain and leaves the rest verifiable from an anchor', async () => {
     await store.audit.appendAudit('replica-a', [entry({ at: at(1) }), entry({ at: at(2) }), entry({ at: at(3) }), entry({ at: at(4) })]);
-    await store.audit.insertAuditIntent(call({ at: at(1) }));
+    await store.audit.insertAuditIntents([call({ at: at(1) })]);
     const removed = await store.audit.pruneAudit(at(3));
     assert.equal(removed, 3);
     const { items } = await store.audit.queryAudit({ limit: 10, order: 'asc' });

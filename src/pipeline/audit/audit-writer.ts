@@ -45,6 +45,12 @@ export interface PreparableEntry {
 
 type Queued = AuditEntry | PreparableEntry;
 
+interface PendingIntent {
+  readonly call: AuditCall;
+  readonly resolve: (id: number) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
 /** Failed writes are retried on the next tick; the error is logged at most this often. */
 const ERROR_LOG_INTERVAL_MS = 30_000;
@@ -54,6 +60,8 @@ export class AuditWriter {
   private queue: Queued[] = [];
   /** Calls blocked by a full queue (overload `block`), each admitted when there is room. */
   private waiters: (() => void)[] = [];
+  /** Intents asked for in this turn of the event loop, written together at its end. */
+  private intents: PendingIntent[] = [];
   private flushing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
@@ -119,10 +127,29 @@ export class AuditWriter {
     }
   }
 
-  /** Writes the intent of a call with side effects now, so that it is durable before the call goes upstream. */
+  /**
+   * Writes the intent of a call with side effects, durable before the call goes upstream. Intents
+   * asked for in one turn of the event loop (concurrent calls read from the sockets together) are
+   * written in one transaction at the end of it: a commit each cost more than the inserts.
+   */
   intent(call: AuditCall): Promise<number> {
-    return this.options.store.insertAuditIntent(call);
+    return new Promise((resolve, reject) => {
+      if (this.intents.push({ call, resolve, reject }) === 1) setImmediate(this.writeIntents);
+    });
   }
+
+  private readonly writeIntents = (): void => {
+    const intents = this.intents;
+    this.intents = [];
+    this.options.store.insertAuditIntents(intents.map((intent) => intent.call)).then(
+      (ids) => {
+        for (const [index, intent] of intents.entries()) intent.resolve(ids[index]!);
+      },
+      (error: unknown) => {
+        for (const intent of intents) intent.reject(error);
+      },
+    );
+  };
 
   /**
    * Queues a record. Returns undefined when it was taken (or dropped) at once; with overload `block`
