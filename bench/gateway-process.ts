@@ -46,7 +46,13 @@ function listeningUrl(line: string): string | undefined {
 
 export async function startGateway(
   upstreamUrl: string,
-  options: { entry: GatewayEntry; nodeArgs: readonly string[]; onStderrLine: (line: string) => void; metrics?: boolean },
+  options: {
+    entry: GatewayEntry;
+    nodeArgs: readonly string[];
+    onStderrLine: (line: string) => void;
+    /** YAML lines after `listen:`; the default serves the upstream as `bench` with every default on. */
+    config?: readonly string[];
+  },
 ): Promise<StartedGateway | GatewaySkipped> {
   const entry = chooseEntry(options.entry);
   if (entry === undefined) {
@@ -59,9 +65,8 @@ export async function startGateway(
     configPath,
     [
       'listen:', '  host: 127.0.0.1', '  port: 0',
-      // Metrics and the audit trail are on by default; the bench also measures a gateway without them.
-      ...(options.metrics === false ? ['metrics:', '  enabled: false', 'audit:', '  enabled: false'] : []),
-      'servers:', '  bench:', `    url: ${JSON.stringify(upstreamUrl)}`, '',
+      ...(options.config ?? ['servers:', '  bench:', `    url: ${JSON.stringify(upstreamUrl)}`]),
+      '',
     ].join('\n'),
   );
   const stdoutTail: string[] = [];

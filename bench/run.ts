@@ -3,7 +3,7 @@
 //
 //   npm run bench [-- --json] [--quick] [--rounds 3] [--round-ms 2000] [--round-calls 20000]
 //                 [--concurrency 1,16,64] [--sessions 500] [--no-gateway] [--gateway-entry auto|src|dist]
-//                 [--upstream-json-response] [--no-metrics-off]
+//                 [--upstream-json-response] [--variants plain,limits,routing,tracing]
 import { fork, type ChildProcess } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,8 @@ import type { PrepareResult, RoundResult, WorkerReply, WorkerRequest } from './l
 import type { Endpoint } from './mcp-http-client.js';
 import { clockTicksPerSecond, cpuTicks, inspectorUrlFromLine, memoryAfterGc, type MemorySample } from './process-stats.js';
 import { concatSorted, fixed, formatTable, percentile, signed } from './stats.js';
+import { startOtlpSink } from './otlp-sink.js';
+import { variantsNamed, type GatewayVariant } from './variants.js';
 
 const { values: flags } = parseArgs({
   strict: true,
@@ -28,8 +30,8 @@ const { values: flags } = parseArgs({
     'no-gateway': { type: 'boolean', default: false },
     'gateway-entry': { type: 'string', default: 'auto' },
     'upstream-json-response': { type: 'boolean', default: false },
-    // Skips the second gateway, started with metrics and audit off to measure what they cost.
-    'no-metrics-off': { type: 'boolean', default: false },
+    // More gateways, each with one feature switched, measured in the same rounds (bench/variants.ts); '' for none.
+    variants: { type: 'string', default: 'plain,limits,routing,tracing' },
   },
 });
 
@@ -55,7 +57,7 @@ const settings = {
   gateway: !flags['no-gateway'],
   gatewayEntry: flags['gateway-entry'] as GatewayEntry,
   upstreamJsonResponse: flags['upstream-json-response'],
-  metricsOff: !flags['no-metrics-off'],
+  variants: variantsNamed(flags.variants),
 };
 if (!['auto', 'src', 'dist'].includes(settings.gatewayEntry)) throw new Error('--gateway-entry is auto, src or dist');
 const maxConcurrency = Math.max(...settings.concurrencies);
@@ -66,7 +68,9 @@ const progress = (message: string): void => {
 };
 
 interface Target {
-  name: 'direct' | 'bare-proxy' | 'gateway' | 'gateway-metrics-off';
+  /** direct, bare-proxy, gateway, or gateway-<variant>. */
+  name: string;
+  variant?: GatewayVariant;
   candidates: Endpoint[];
   /** The process between the load generator and bench-server, if any. */
   middle: { pid: number; inspectorUrl: () => string | undefined } | undefined;
@@ -209,15 +213,18 @@ async function main(): Promise<void> {
       progress(`gateway (${gateway.entry}) at ${gateway.baseUrl} (pid ${gateway.process.pid})`);
       gatewayStatus = { measured: true, entry: gateway.entry };
       targets.push({ name: 'gateway', candidates: gateway.candidates, middle: { pid: gateway.process.pid, inspectorUrl: () => gatewayInspector } });
-      if (settings.metricsOff) {
-        // The same gateway with metrics and audit off, in the same interleaved rounds: the CPU-per-call
-        // ratio of the two is what the observability costs (issue #7: under 20%).
-        const plain = await startGateway(server.url, { entry: settings.gatewayEntry, nodeArgs: [], onStderrLine: () => {}, metrics: false });
-        if ('skipped' in plain) progress(`gateway-metrics-off skipped: ${plain.skipped.split('\n')[0]}`);
+      const sink = settings.variants.length > 0 ? await startOtlpSink() : undefined;
+      if (sink !== undefined) cleanups.push(() => sink.close());
+      for (const variant of settings.variants) {
+        // The same gateway with one feature switched, in the same interleaved rounds: the ratio of
+        // their CPU per call is what the feature costs.
+        const name = `gateway-${variant.name}`;
+        const started = await startGateway(server.url, { entry: settings.gatewayEntry, nodeArgs: [], onStderrLine: () => {}, config: variant.config(server.url, sink!.url) });
+        if ('skipped' in started) progress(`${name} skipped: ${started.skipped.split('\n')[0]}`);
         else {
-          cleanups.push(() => plain.close());
-          progress(`gateway without metrics at ${plain.baseUrl} (pid ${plain.process.pid})`);
-          targets.push({ name: 'gateway-metrics-off', candidates: plain.candidates, middle: { pid: plain.process.pid, inspectorUrl: () => undefined } });
+          cleanups.push(() => started.close());
+          progress(`${name} at ${started.baseUrl} (pid ${started.process.pid})`);
+          targets.push({ name, variant, candidates: started.candidates, middle: { pid: started.process.pid, inspectorUrl: () => undefined } });
         }
       }
     }
@@ -233,8 +240,8 @@ async function main(): Promise<void> {
       for (const reason of prepared.rejected) progress(`${target.name}: skipped endpoint ${reason}`);
       progress(`${target.name}: ${maxConcurrency} sessions open at ${prepared.endpoint.url} (tool ${prepared.endpoint.echoTool}${prepared.stateful ? '' : ', stateless'})`);
     } catch (error) {
-      if (target.name === 'gateway-metrics-off') {
-        progress(`gateway-metrics-off skipped: ${error instanceof Error ? error.message : String(error)}`);
+      if (target.variant !== undefined) {
+        progress(`${target.name} skipped: ${error instanceof Error ? error.message : String(error)}`);
         targets.splice(targets.indexOf(target), 1);
         continue;
       }
@@ -503,23 +510,29 @@ function printReport(summary: {
       ]),
     ),
   );
-  const withoutMetrics = summary.echo.filter((row) => row.target === 'gateway-metrics-off');
-  if (withoutMetrics.length > 0) {
-    lines.push('', 'audit+metrics on (gateway) versus off (gateway-metrics-off): gateway CPU per call and throughput; goal: CPU ratio under 1.20');
+  for (const variant of settings.variants) {
+    const rows = summary.echo.filter((row) => row.target === `gateway-${variant.name}`);
+    if (rows.length === 0) continue;
+    const onName = variant.compare.featureOn === 'variant' ? `gateway-${variant.name}` : variant.compare.with;
+    const offName = variant.compare.featureOn === 'variant' ? variant.compare.with : `gateway-${variant.name}`;
+    lines.push('', `${variant.title}`, `  on: ${onName}, off: ${offName}`);
     lines.push(
       formatTable(
-        ['conc', 'CPU µs/call on', 'CPU µs/call off', 'CPU ratio', 'calls/s on', 'calls/s off', 'throughput ratio'],
-        withoutMetrics.map((off) => {
-          const on = summary.echo.find((row) => row.target === 'gateway' && row.concurrency === off.concurrency);
+        ['conc', 'CPU µs/call on', 'CPU µs/call off', 'CPU ratio', 'added CPU µs/call', 'calls/s on', 'calls/s off', 'throughput ratio'],
+        settings.concurrencies.map((concurrency) => {
+          const on = summary.echo.find((row) => row.target === onName && row.concurrency === concurrency);
+          const off = summary.echo.find((row) => row.target === offName && row.concurrency === concurrency);
           const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined || b === 0 ? '—' : fixed(a / b, 3));
+          const added = on?.middleCpuUsPerCall === undefined || off?.middleCpuUsPerCall === undefined ? undefined : on.middleCpuUsPerCall - off.middleCpuUsPerCall;
           return [
-            String(off.concurrency),
+            String(concurrency),
             fixed(on?.middleCpuUsPerCall, 0),
-            fixed(off.middleCpuUsPerCall, 0),
-            ratio(on?.middleCpuUsPerCall, off.middleCpuUsPerCall),
+            fixed(off?.middleCpuUsPerCall, 0),
+            ratio(on?.middleCpuUsPerCall, off?.middleCpuUsPerCall),
+            added === undefined ? '—' : signed(added, 0),
             fixed(on?.callsPerSecond, 0),
-            fixed(off.callsPerSecond, 0),
-            ratio(on?.callsPerSecond, off.callsPerSecond),
+            fixed(off?.callsPerSecond, 0),
+            ratio(on?.callsPerSecond, off?.callsPerSecond),
           ];
         }),
       ),
