@@ -322,10 +322,14 @@ export class UpstreamClient {
     entry.reject(new GatehouseError('request_cancelled'));
   }
 
-  private timeOut(id: RequestId): void {
+  private timeOut(timerId: RequestId): void {
+    // The timer was armed with the id the request was first sent with; a retry after input carries a new one.
+    const id = this.aliases.get(timerId) ?? timerId;
     const entry = this.pending.get(id);
     if (!entry) return;
     this.pending.delete(id);
+    if (entry.originalId !== undefined) this.aliases.delete(entry.originalId);
+    this.rounds.drop(id);
     void this.notify(Method.cancelled, { requestId: id, reason: 'timeout' });
     const pastDeadline = entry.deadline !== undefined && Date.now() >= entry.deadline;
     entry.reject(

@@ -263,6 +263,12 @@ function registerInputRequiredTools(server: McpServer): void {
     return answer === undefined ? askFor({ capital_question: askCapital }) : text(`The model said: ${answer}`);
   };
   server.registerTool('test_input_required_result_elicitation', { description: 'Asks the user for a name, then greets' }, greetByName);
+  // Not a conformance tool: the gateway's timeout must still hold for a call retried after input.
+  server.registerTool('gatehouse_input_then_stall', { description: 'Asks for a name, then does not answer the retry for two minutes' }, async (ctx) => {
+    if (acceptedString(ctx, 'user_name', 'name') === undefined) return askFor({ user_name: askName });
+    await new Promise((resolve) => setTimeout(resolve, 120_000).unref());
+    return text('too late');
+  });
   server.registerTool('test_input_required_result_sampling', { description: 'Asks the client LLM a question' }, askTheModel);
   server.registerTool('test_input_required_result_list_roots', { description: 'Asks the client for its roots' }, (ctx) => {
     const roots = rootUris(ctx, 'client_roots');

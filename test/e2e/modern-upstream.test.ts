@@ -87,6 +87,42 @@ describe('a session-era client through the gateway to a server spoken to in 2026
   });
 });
 
+describe('a call retried after an input round still has a timeout', () => {
+  let upstream: HttpFixture;
+  let gateway: GatewayProcess;
+
+  before(async () => {
+    upstream = await startHttpFixture(fixturePath('conformance-server-modern.ts'));
+    gateway = await startGateway({ servers: { modern: { url: upstream.url, era: 'modern', requestTimeoutMs: 2_000 } } });
+  });
+
+  after(async () => {
+    await gateway?.close();
+    await upstream?.close();
+  });
+
+  test('a server that stalls on the retry is timed out by the gateway, not waited for forever', async () => {
+    const client = new Client({ name: 'legacy', version: '1.0.0' }, { capabilities: { elicitation: {} } });
+    let asked = 0;
+    client.setRequestHandler(ElicitRequestSchema, async () => {
+      asked++;
+      return { action: 'accept', content: { name: 'Ada' } };
+    });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${gateway.url}/servers/modern/mcp`)));
+    try {
+      // The client's own limit is far above the gateway's 2 s: only the gateway can end this call in time.
+      const outcome = await client.callTool({ name: 'gatehouse_input_then_stall', arguments: {} }, undefined, { timeout: 60_000 }).then(
+        (result) => textOf(result),
+        (error: unknown) => String(error),
+      );
+      assert.equal(asked, 1);
+      assert.match(outcome, /did not answer within 2000 ms/);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
 describe('a 2026-07-28 client through the gateway to a server spoken to in 2026-07-28', () => {
   let upstream: HttpFixture;
   let gateway: GatewayProcess;
