@@ -115,6 +115,11 @@ export class MemoryAuditStore implements AuditStore {
     return [...replicas].sort(compareText).map((replicaId) => ({ ...(this.anchors.get(replicaId) ?? { replicaId, seq: 0, hash: AUDIT_GENESIS_HASH }) }));
   }
 
+  async auditTimeOfNewest(count: number): Promise<string | undefined> {
+    const times = this.rows.map((row) => row.at).sort(compareText);
+    return times[times.length - count];
+  }
+
   async pruneAudit(before: string): Promise<number> {
     const doomed = new Set<number>();
     for (const { replicaId } of await this.auditChainStarts()) {

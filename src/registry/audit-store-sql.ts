@@ -319,6 +319,13 @@ export class SqlAuditStore implements AuditStore {
     });
   }
 
+  auditTimeOfNewest(count: number): Promise<string | undefined> {
+    return this.run(async (db) => {
+      const row = await db.selectFrom('audit_records').select('at').orderBy('at', 'desc').limit(1).offset(count - 1).executeTakeFirst();
+      return row?.at;
+    });
+  }
+
   async pruneAudit(before: string): Promise<number> {
     const starts = await this.auditChainStarts();
     return this.run((db) =>

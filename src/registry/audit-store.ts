@@ -132,6 +132,8 @@ export interface AuditStore {
    * chain's anchor; and intents older than that. Returns how many rows went.
    */
   pruneAudit(before: string): Promise<number>;
+  /** The time of the `count`-th newest record (the oldest that `count` records would keep); undefined when there are fewer. */
+  auditTimeOfNewest(count: number): Promise<string | undefined>;
 }
 
 /** The prevHash of a chain's first row. */

@@ -168,6 +168,22 @@ describe('audit writer', () => {
     assert.equal((await store.queryAudit({ limit: 100 })).items.length, 6);
   });
 
+  test('maxRecords keeps the newest records and the chain stays verifiable', async () => {
+    const store = new MemoryAuditStore();
+    const writer = new AuditWriter({ store, replicaId: 'r1', max: 100, batch: 100, flushMs: 60_000, overload: 'block', maxRecords: 3, logger });
+    await writer.start();
+    for (let index = 0; index < 8; index++) writer.accept({ ...entry(String(index)), at: new Date(Date.UTC(2031, 0, 1, 0, 0, index)).toISOString() });
+    await writer.flush();
+    assert.equal(await writer.prune(), 5);
+    const kept = (await store.queryAudit({ limit: 10, order: 'asc' })).items;
+    assert.deepEqual(
+      kept.map((row) => row.requestId),
+      ['5', '6', '7'],
+    );
+    assert.deepEqual((await verifyAudit(store)).problems, []);
+    await writer.close();
+  });
+
   test('on start, intents a killed predecessor left are recorded with outcome unknown', async () => {
     const store = new MemoryAuditStore();
     const { outcome: _o, errorCode: _e, resultBytes: _r, isError: _i, result: _c, latencyMs: _l, ...call } = entry('9');

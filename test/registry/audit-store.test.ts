@@ -207,6 +207,16 @@ function auditContract(fresh: () => Promise<Subject>): void {
     assert.equal(verification.chains[0]?.head?.seq, 6);
   });
 
+  test('auditTimeOfNewest names the time of the oldest record the newest N would keep', async () => {
+    assert.equal(await store.audit.auditTimeOfNewest(1), undefined);
+    await store.audit.appendAudit('replica-a', [entry({ at: at(1) }), entry({ at: at(3) })]);
+    await store.audit.appendAudit('replica-b', [entry({ replicaId: 'replica-b', at: at(2) })]);
+    assert.equal(await store.audit.auditTimeOfNewest(1), at(3));
+    assert.equal(await store.audit.auditTimeOfNewest(2), at(2));
+    assert.equal(await store.audit.auditTimeOfNewest(3), at(1));
+    assert.equal(await store.audit.auditTimeOfNewest(4), undefined);
+  });
+
   test('verification reports a modified row and a deleted row', async () => {
     const raw = await subject.raw?.();
     if (raw === undefined) return; // the memory store has no one to change it behind its back

@@ -31,8 +31,10 @@ export interface AuditWriterOptions {
   readonly batch: number;
   readonly flushMs: number;
   readonly overload: 'block' | 'drop';
-  /** Records older than this are pruned (hourly); undefined keeps them forever. */
+  /** Records older than this are pruned (every PRUNE_INTERVAL_MS); undefined keeps them forever. */
   readonly retentionMs?: number | undefined;
+  /** At most about this many records are kept: the oldest beyond it are pruned likewise. */
+  readonly maxRecords?: number | undefined;
   readonly sinks?: readonly AuditRecordSink[];
   readonly logger: AuditLogger;
   readonly now?: () => number;
@@ -51,7 +53,8 @@ interface PendingIntent {
   readonly reject: (error: unknown) => void;
 }
 
-const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+// Often enough that `maxRecords` is not overshot by much on a busy gateway; cheap when nothing goes.
+const PRUNE_INTERVAL_MS = 10 * 60 * 1000;
 /** Failed writes are retried on the next tick; the error is logged at most this often. */
 const ERROR_LOG_INTERVAL_MS = 30_000;
 
@@ -120,7 +123,7 @@ export class AuditWriter {
     }
     this.timer = setInterval(() => void this.tick(), flushMs);
     this.timer.unref();
-    if (retentionMs !== undefined) {
+    if (retentionMs !== undefined || this.options.maxRecords !== undefined) {
       void this.prune();
       this.pruneTimer = setInterval(() => void this.prune(), PRUNE_INTERVAL_MS);
       this.pruneTimer.unref();
@@ -258,14 +261,18 @@ export class AuditWriter {
   }
 
   /** Deletes records past the retention (keeping each chain verifiable from its new anchor). */
+  /** Deletes what is older than the retention or beyond the newest `maxRecords`, whichever reaches further. */
   async prune(): Promise<number> {
-    const { retentionMs, store } = this.options;
-    if (retentionMs === undefined) return 0;
-    const before = new Date((this.options.now ?? Date.now)() - retentionMs).toISOString();
+    const { retentionMs, maxRecords, store } = this.options;
+    if (retentionMs === undefined && maxRecords === undefined) return 0;
     try {
-      return await store.pruneAudit(before);
+      let before = retentionMs === undefined ? '' : new Date((this.options.now ?? Date.now)() - retentionMs).toISOString();
+      const oldestKept = maxRecords === undefined ? undefined : await store.auditTimeOfNewest(maxRecords);
+      // ISO-8601 UTC times order as text.
+      if (oldestKept !== undefined && oldestKept > before) before = oldestKept;
+      return before === '' ? 0 : await store.pruneAudit(before);
     } catch (error) {
-      this.logError(error, 'audit: pruning failed; retrying in an hour');
+      this.logError(error, 'audit: pruning failed; retrying at the next interval');
       return 0;
     }
   }
