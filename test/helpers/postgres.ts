@@ -1,11 +1,11 @@
 // A real PostgreSQL server for the tests, on 127.0.0.1 and a free port, in a temp dir it removes.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chownSync, existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import pg from 'pg';
+import { freePort, startDaemon, stopDaemon, waitUntilReady, type Daemon } from './daemon.js';
 
 export interface PostgresServer {
   /** Connects as the superuser `gatehouse` to the `postgres` database. */
@@ -48,18 +48,6 @@ export function postgresSkipReason(): string | undefined {
   return 'PostgreSQL is not installed (no initdb in PATH or /usr/lib/postgresql/*/bin); install it to run the PostgreSQL store tests';
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port from listen(0)');
-  return address.port;
-}
-
 /** PostgreSQL refuses to run as root; as root, run it as the `postgres` user the Debian package creates. */
 function asServerUser(command: string, args: readonly string[]): [string, string[]] {
   return process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, [...args]];
@@ -86,74 +74,16 @@ async function canConnect(url: string): Promise<boolean> {
   }
 }
 
-interface Started {
-  readonly child: ChildProcess;
-  readonly exited: Promise<void>;
-  readonly output: () => string;
-}
-
-function startServer(bin: string, dir: string, dataDir: string, port: number): Started {
+function startServer(bin: string, dir: string, dataDir: string, port: number): Daemon {
   const [command, args] = asServerUser(join(bin, 'postgres'), [
     '-D', dataDir, '-k', dir, '-h', '127.0.0.1', '-p', String(port), '-F', '-c', 'fsync=off',
   ]);
-  // Its own process group, so that stop() reaches postgres through runuser and every backend.
-  const child = spawn(command, args, { cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const keep = (chunk: Buffer): void => {
-    output = (output + chunk.toString('utf8')).slice(-8000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
-    child.once('error', (error) => {
-      keep(Buffer.from(String(error)));
-      resolve();
-    });
-  });
-  return { child, exited, output: () => output };
+  // Its own process group, so that stop reaches postgres through runuser and every backend.
+  return startDaemon(command, args, dir);
 }
 
-async function waitUntilReady(started: Started, url: string): Promise<'ready' | 'exited'> {
-  let exited = false;
-  void started.exited.then(() => {
-    exited = true;
-  });
-  const deadline = Date.now() + READY_DEADLINE_MS;
-  while (Date.now() < deadline) {
-    if (exited) return 'exited';
-    if (await canConnect(url)) return 'ready';
-    // Between attempts, wake early if the server dies instead of waiting out the pause.
-    await Promise.race([started.exited, new Promise((resolve) => setTimeout(resolve, 100))]);
-  }
-  throw new Error(`PostgreSQL did not accept connections within ${READY_DEADLINE_MS / 1000} s:\n${started.output()}`);
-}
-
-async function stopServer(started: Started): Promise<void> {
-  const pid = started.child.pid;
-  if (pid === undefined || started.child.exitCode !== null || started.child.signalCode !== null) return;
-  const signalGroup = (signal: NodeJS.Signals): void => {
-    try {
-      process.kill(-pid, signal);
-    } catch {
-      // Already gone.
-    }
-  };
-  // SIGINT is PostgreSQL's fast shutdown: it ends client connections instead of waiting for them.
-  signalGroup('SIGINT');
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = await Promise.race([
-    started.exited.then(() => false),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(true), STOP_DEADLINE_MS);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (timedOut) {
-    signalGroup('SIGKILL');
-    await started.exited;
-  }
-}
+// SIGINT is PostgreSQL's fast shutdown: it ends client connections instead of waiting for them.
+const stopServer = (started: Daemon): Promise<void> => stopDaemon(started, 'SIGINT', STOP_DEADLINE_MS);
 
 /** Runs initdb and starts PostgreSQL; throws (never skips) when it cannot. */
 export async function startPostgres(): Promise<PostgresServer> {
@@ -180,7 +110,7 @@ export async function startPostgres(): Promise<PostgresServer> {
       const port = await freePort();
       const url = `postgres://${USER}@127.0.0.1:${port}/postgres`;
       const started = startServer(bin, dir, dataDir, port);
-      if ((await waitUntilReady(started, url).catch(async (error: unknown) => {
+      if ((await waitUntilReady(started, () => canConnect(url), { deadlineMs: READY_DEADLINE_MS, pauseMs: 100, what: 'PostgreSQL did not accept connections' }).catch(async (error: unknown) => {
         await stopServer(started);
         throw error;
       })) === 'ready') {
@@ -196,7 +126,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   }
 }
 
-function serverHandle(url: string, started: Started, dir: string): PostgresServer {
+function serverHandle(url: string, started: Daemon, dir: string): PostgresServer {
   let databases = 0;
   let stopping: Promise<void> | undefined;
   return {

@@ -1,10 +1,10 @@
 // A real redis-server for the tests, on 127.0.0.1 and a free port, in a temp dir it removes.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { freePort, startDaemon, stopDaemon, waitUntilReady, type Daemon } from './daemon.js';
 
 export interface RedisServer {
   /** redis://127.0.0.1:<port> */
@@ -35,18 +35,6 @@ export function redisSkipReason(): string | undefined {
   return 'redis-server is not installed (not in PATH or /usr/bin); install it to run the Redis counter-store tests';
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port from listen(0)');
-  return address.port;
-}
-
 /** One PING over a raw socket: true on +PONG (no client library, so the helper tests nothing of ours). */
 function pings(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -66,70 +54,10 @@ function pings(port: number): Promise<boolean> {
   });
 }
 
-interface Started {
-  readonly child: ChildProcess;
-  readonly exited: Promise<void>;
-  readonly output: () => string;
-}
-
-function startServer(binary: string, dir: string, port: number): Started {
+function startServer(binary: string, dir: string, port: number): Daemon {
   // No persistence: nothing to write, nothing left behind; loopback only.
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes'];
-  const child = spawn(binary, args, { cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const keep = (chunk: Buffer): void => {
-    output = (output + chunk.toString('utf8')).slice(-8000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
-    child.once('error', (error) => {
-      keep(Buffer.from(String(error)));
-      resolve();
-    });
-  });
-  return { child, exited, output: () => output };
-}
-
-async function waitUntilReady(started: Started, port: number): Promise<'ready' | 'exited'> {
-  let exited = false;
-  void started.exited.then(() => {
-    exited = true;
-  });
-  const deadline = Date.now() + READY_DEADLINE_MS;
-  while (Date.now() < deadline) {
-    if (exited) return 'exited';
-    if (await pings(port)) return 'ready';
-    // Between attempts, wake early if the server dies instead of waiting out the pause.
-    await Promise.race([started.exited, new Promise((resolve) => setTimeout(resolve, 50))]);
-  }
-  throw new Error(`redis-server did not answer PING within ${READY_DEADLINE_MS / 1000} s:\n${started.output()}`);
-}
-
-async function stopServer(started: Started): Promise<void> {
-  const pid = started.child.pid;
-  if (pid === undefined || started.child.exitCode !== null || started.child.signalCode !== null) return;
-  const signalGroup = (signal: NodeJS.Signals): void => {
-    try {
-      process.kill(-pid, signal);
-    } catch {
-      // Already gone.
-    }
-  };
-  signalGroup('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = await Promise.race([
-    started.exited.then(() => false),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(true), STOP_DEADLINE_MS);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (timedOut) {
-    signalGroup('SIGKILL');
-    await started.exited;
-  }
+  return startDaemon(binary, args, dir);
 }
 
 /**
@@ -145,8 +73,8 @@ export async function startRedis(options: { port?: number } = {}): Promise<Redis
     for (let attempt = 1; ; attempt += 1) {
       const port = options.port ?? (await freePort());
       const started = startServer(binary, dir, port);
-      const state = await waitUntilReady(started, port).catch(async (error: unknown) => {
-        await stopServer(started);
+      const state = await waitUntilReady(started, () => pings(port), { deadlineMs: READY_DEADLINE_MS, pauseMs: 50, what: 'redis-server did not answer PING' }).catch(async (error: unknown) => {
+        await stopDaemon(started, 'SIGTERM', STOP_DEADLINE_MS);
         throw error;
       });
       if (state === 'ready') return serverHandle(port, started, dir);
@@ -158,14 +86,14 @@ export async function startRedis(options: { port?: number } = {}): Promise<Redis
   }
 }
 
-function serverHandle(port: number, started: Started, dir: string): RedisServer {
+function serverHandle(port: number, started: Daemon, dir: string): RedisServer {
   let stopping: Promise<void> | undefined;
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     stop() {
       stopping ??= (async () => {
-        await stopServer(started);
+        await stopDaemon(started, 'SIGTERM', STOP_DEADLINE_MS);
         await rm(dir, { recursive: true, force: true });
       })();
       return stopping;
