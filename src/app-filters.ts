@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { RedisCacheStore, openCounterStore } from './cluster/index.js';
+import type { AdminAuditTrail } from './admin/index.js';
 import type { GatehouseConfig } from './config/index.js';
 import type { Logger } from './observability/index.js';
 import { AuditFilter, AuditWriter, CacheFilter, CacheRules, LimitFilter, MemoryCacheStore, Redactor, type CacheStore } from './pipeline/index.js';
@@ -19,6 +20,7 @@ export function auditFilter(config: GatehouseConfig, registry: Registry, logger:
     flushMs: audit.queue.flushMs,
     overload: audit.queue.overload,
     retentionMs: audit.retention === 'forever' ? undefined : parseDuration(audit.retention),
+    maxRecords: audit.maxRecords,
     logger,
   });
   return new AuditFilter({
@@ -29,6 +31,12 @@ export function auditFilter(config: GatehouseConfig, registry: Registry, logger:
     intents: audit.intents,
     maxFieldBytes: audit.maxFieldBytes,
   });
+}
+
+/** What the admin API records its changes with (admin/admin-audit.ts): the calls' writer and redaction. */
+export function adminAuditTrail(filter: AuditFilter): AdminAuditTrail {
+  const { writer } = filter.options;
+  return { replicaId: writer.replicaId, json: (value) => filter.json(value), accept: (entry) => writer.accept(entry) };
 }
 
 /** The response cache, when a rule or annotatedTools turns it on; its store is `cache.store`. */
@@ -42,12 +50,26 @@ export function cacheFilter(cache: GatehouseConfig['cache']): { filter: CacheFil
   return { filter: new CacheFilter(rules, store), store };
 }
 
-/** Rate limits, quotas and concurrency limits on calls, with counters where `limits.store` says. */
-export function limitFilter(limits: GatehouseConfig['limits'], logger: Logger): LimitFilter<RequestOutcome> {
-  return new LimitFilter<RequestOutcome>({
-    rules: limits.rules,
+/**
+ * Rate limits, quotas and concurrency limits on calls, with counters where `limits.store` says. The
+ * rules are the registry's (the file's `limits.rules` seeded into it, and those made through the admin
+ * API), applied again whenever they change there: on this replica or, through the store, on another.
+ */
+export function limitFilter(limits: GatehouseConfig['limits'], registry: Registry, logger: Logger): LimitFilter<RequestOutcome> {
+  let appliedJson = JSON.stringify(registry.limitRules());
+  const filter = new LimitFilter<RequestOutcome>({
+    rules: registry.limitRules(),
     store: openCounterStore(limits.store),
     onStoreError: limits.onStoreError,
     warn: (message, detail) => logger.warn(detail, message),
   });
+  registry.onChange(() => {
+    const rules = registry.limitRules();
+    const json = JSON.stringify(rules);
+    if (json === appliedJson) return;
+    appliedJson = json;
+    filter.setRules(rules);
+    logger.info({ rules: rules.map((rule) => rule.name) }, 'limit rules applied');
+  });
+  return filter;
 }

@@ -3,7 +3,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { loadConfigFile, type GatehouseConfig } from './config/index.js';
 import { GatehouseError, ResourceStack, toGatehouseError, type Identity } from './core/index.js';
 import { createAdminApi, type EndpointRuntime } from './admin/index.js';
-import { auditFilter, cacheFilter, limitFilter } from './app-filters.js';
+import { adminAuditTrail, auditFilter, cacheFilter, limitFilter } from './app-filters.js';
 import { openRegistry, openSealedBox, type StoreLocation } from './app-stores.js';
 import { connectionRoutes, createUserConnections, userTokenSource, type ConnectionWiring } from './app-connections.js';
 import { createHttpAuth } from './app-http-auth.js';
@@ -18,7 +18,7 @@ import {
   type ExtraRoutes,
   type ReadinessReport,
 } from './frontends/index.js';
-import { GatewayMetrics, createLogger, openJsonLinesSink, type Logger } from './observability/index.js';
+import { GatewayMetrics, Tracing, createLogger, openJsonLinesSink, openOtlpLogSink, type Logger, type TracingOptions } from './observability/index.js';
 import {
   AuditFilter,
   MetricsFilter,
@@ -100,9 +100,12 @@ export class Gateway {
     readonly registry: Registry,
     logger: Logger,
     box: SealedBox,
+    tracing: Tracing | undefined,
   ) {
     this.config = config;
     this.logger = logger;
+    // Closed last of all (deferred first): spans of calls that end during shutdown are still sent.
+    if (tracing !== undefined) this.resources.defer(() => tracing.close());
     this.connections = createUserConnections(this.wiring, box);
     this.router = new Router({
       separator: config.separator,
@@ -122,12 +125,14 @@ export class Gateway {
     // Metrics sit inside audit and outside limits, so that refusals by limits are counted too.
     if (this.metrics !== undefined) filters.push(new MetricsFilter(this.metrics));
     // Limits innermost of these: the filters around them see (and count) the calls limits refuse.
-    const limits = config.limits.rules.length === 0 ? undefined : limitFilter(config.limits, this.logger);
-    if (limits !== undefined) filters.push(limits);
+    // Always in the chain (a check per call while there are no rules): rules made through the admin
+    // API, or by another replica, apply from the next call.
+    const limits = limitFilter(config.limits, registry, this.logger);
+    filters.push(limits);
     // Innermost: a cached answer still counts against limits, and is recorded by audit and metrics.
     this.cache = cacheFilter(config.cache);
     if (this.cache !== undefined) filters.push(this.cache.filter);
-    const chain = compileChain<CallContext, RequestOutcome>(filters, (context) => this.router.route(context.session, context.request));
+    const chain = compileChain<CallContext, RequestOutcome>(filters, (context) => this.router.route(context.session, context.request, context.trace));
     this.policies = new Policies(registry.policies());
     this.policiesJson = JSON.stringify(registry.policies());
     this.handler = new MessageHandler(
@@ -137,11 +142,12 @@ export class Gateway {
       this.logger,
       (view, identity) => this.viewFor(view as View, identity),
       (session, request) => this.router.targetOf(session, request),
+      tracing,
     );
     this.resources.defer(() => registry.store.close());
     // Closed after the listener and the upstreams (in-flight calls have ended), before the store.
     if (this.audit !== undefined) this.resources.defer(() => this.audit?.options.writer.close());
-    if (limits !== undefined) this.resources.defer(() => limits.close());
+    this.resources.defer(() => limits.close());
     const cacheStore = this.cache?.store;
     if (cacheStore !== undefined) this.resources.defer(() => cacheStore.close());
     this.resources.defer(() => Promise.allSettled([...this.upstreams.values()].map((upstream) => upstream.close())));
@@ -162,6 +168,10 @@ export class Gateway {
     // A relative sink path is taken from the config file's folder, like dataDir.
     const base = configFile === undefined ? process.cwd() : dirname(resolve(configFile));
     for (const sink of this.config.audit.sinks) {
+      if (sink.type === 'otlp') {
+        writer.addSink(await openOtlpLogSink({ ...sink, serviceName: this.config.tracing?.serviceName ?? 'gatehouse', serviceVersion: GATEWAY_INFO.version, warn: (message, detail) => this.logger.warn(detail, message) }));
+        continue;
+      }
       const toStdout = sink.path === '-' || sink.path === 'stdout';
       if (toStdout && stdoutIsProtocol) throw new GatehouseError('config_invalid', 'audit.sinks: stdout carries the protocol under `gatehouse stdio`; write the sink to a file.');
       writer.addSink(await openJsonLinesSink(toStdout ? '-' : resolve(base, sink.path)));
@@ -178,7 +188,14 @@ export class Gateway {
       await registry.store.close();
       throw error;
     });
-    const gateway = new Gateway(config, registry, logger, box);
+    const tracing =
+      config.tracing === undefined
+        ? undefined
+        : await Tracing.open(tracingOptions(config.tracing, logger)).catch(async (error: unknown) => {
+            await registry.store.close();
+            throw error;
+          });
+    const gateway = new Gateway(config, registry, logger, box, tracing);
     await gateway.startAudit(options.configFile, options.logDestination === 2).catch(async (error: unknown) => {
       await gateway.close();
       throw error;
@@ -353,13 +370,15 @@ export class Gateway {
     const upstream = this.upstreams.get(name);
     if (upstream === undefined) return undefined;
     const state = { state: upstream.state, ...(upstream.lastError ? { lastError: upstream.lastError } : {}), circuit: upstream.circuit };
-    if (upstream.config.transport === 'stdio') return state;
+    // A stdio pool's processes are endpoints too; a single process has nothing more to show.
+    if (upstream.config.transport === 'stdio' && !upstream.balanced) return state;
     upstream.refreshLoad();
     const endpoints = upstream.endpoints.map((endpoint) => ({
       url: endpoint.label,
       weight: endpoint.weight,
       circuit: endpoint.breaker.state,
       down: endpoint.down,
+      healthy: endpoint.healthy,
       ewmaMs: endpoint.ewmaMs === undefined ? null : Math.round(endpoint.ewmaMs * 100) / 100,
       inflight: endpoint.inflight,
       sessions: endpoint.sessions,
@@ -531,8 +550,16 @@ export class Gateway {
         const identity = requestIdentity(request);
         return identity.kind === 'anonymous' ? 'local' : `${identity.kind}:${identity.name ?? identity.subject}`;
       },
+      identityOf: requestIdentity,
+      // Changes through the API join the calls' trail: same redaction, queue and hash chain.
+      ...(this.audit !== undefined ? { audit: adminAuditTrail(this.audit) } : {}),
     });
-    return { prefix: api.prefix, handle: (...args) => api.handle(...args), requiredRoles: this.config.auth.adminRoles };
+    return {
+      prefix: api.prefix,
+      handle: (...args) => api.handle(...args),
+      refused: (...args) => api.refused(...args),
+      requiredRoles: this.config.auth.adminRoles,
+    };
   }
 
   /** Serves one client on stdin/stdout until stdin ends. */
@@ -567,10 +594,14 @@ export class Gateway {
     }
     // Policies are registry records and apply now; the rest of `auth` needs the next start.
     const withoutPolicies = (settings: GatehouseConfig): unknown => ({ ...settings.auth, policies: undefined });
-    const restartOnly = (['listen', 'limits', 'store', 'dataDir', 'admin', 'auth', 'separator', 'sessions', 'metrics', 'audit', 'cache', 'connections'] as const).filter((key) =>
+    // Limit rules are registry records too; the counters' store and the HTTP limits need the next start.
+    const withoutRules = (settings: GatehouseConfig): unknown => ({ ...settings.limits, rules: undefined });
+    const restartOnly = (['listen', 'limits', 'store', 'dataDir', 'admin', 'auth', 'separator', 'sessions', 'metrics', 'audit', 'cache', 'connections', 'tracing'] as const).filter((key) =>
       key === 'auth'
         ? JSON.stringify(withoutPolicies(config)) !== JSON.stringify(withoutPolicies(this.config))
-        : JSON.stringify(config[key]) !== JSON.stringify(this.config[key]),
+        : key === 'limits'
+          ? JSON.stringify(withoutRules(config)) !== JSON.stringify(withoutRules(this.config))
+          : JSON.stringify(config[key]) !== JSON.stringify(this.config[key]),
     );
     if (restartOnly.length > 0) this.logger.warn({ settings: restartOnly }, 'these settings changed in the file and apply at the next start');
     this.config = { ...this.config, servers: config.servers, virtualServers: config.virtualServers, upstreamDefaults: config.upstreamDefaults };
@@ -627,6 +658,9 @@ export class Gateway {
         } catch (failure) {
           error = failure instanceof Error ? failure.message : String(failure);
         }
+        // Each endpoint of a server with several (or with a healthPath): feeds the balancer.
+        await upstream.checkEndpoints(timeoutMs);
+        if (error === null && upstream.endpoints.every((endpoint) => endpoint.unhealthy)) error = upstream.endpoints[0]?.lastError ?? 'every endpoint failed its health check';
         await this.registry.recordHealth({
           server: name,
           at: new Date().toISOString(),
@@ -685,8 +719,12 @@ const CONFIG_SETTLE_MS = 150;
 /** A server's four lists arrive within moments of each other; write them once. */
 const LEARN_SETTLE_MS = 200;
 
+function tracingOptions(tracing: NonNullable<GatehouseConfig['tracing']>, logger: Logger): TracingOptions {
+  return { ...tracing, serviceVersion: GATEWAY_INFO.version, warn: (message, detail) => logger.warn(detail, message) };
+}
+
 function declarations(config: GatehouseConfig): FileDeclarations {
-  return { servers: config.servers, virtualServers: config.virtualServers, policies: config.auth.policies };
+  return { servers: config.servers, virtualServers: config.virtualServers, policies: config.auth.policies, limits: config.limits.rules };
 }
 
 function sameSpec(a: unknown, b: unknown): boolean {

@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http';
+import type { Identity } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
 import type { HealthSummary, Registry } from '../registry/index.js';
+import type { AdminAuditTrail } from './admin-audit.js';
 
 /** One endpoint (replica) of an HTTP server as the balancer sees it. */
 export interface EndpointRuntime {
@@ -9,6 +11,8 @@ export interface EndpointRuntime {
   circuit: 'closed' | 'open' | 'half-open';
   /** Whether its last connection failed. */
   down: boolean;
+  /** Neither its last connection nor its last health check failed. */
+  healthy: boolean;
   /** Moving average of its successful calls' latency; null before the first, and for a server with one endpoint (not measured). */
   ewmaMs: number | null;
   inflight: number;
@@ -32,6 +36,10 @@ export interface AdminDeps {
   logger?: Logger;
   /** Who sent a request, as the change log names them (the authenticated identity); LOCAL_ACTOR when unknown. */
   actorOf?(request: IncomingMessage): string;
+  /** The identity the HTTP edge authenticated for a request (anonymous when none), as the audit trail records callers. */
+  identityOf?(request: IncomingMessage): Identity;
+  /** Where changes are recorded (admin-audit.ts); undefined when audit.enabled is off. */
+  audit?: AdminAuditTrail;
 }
 
 /** The actor of a change made without a credential: on loopback, the local operator. */

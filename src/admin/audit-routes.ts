@@ -28,7 +28,7 @@ const filterShape = {
   user: z.string().min(1).optional().describe('The caller: an identity subject (API key id, token subject) or user name.'),
   server: z.string().min(1).optional(),
   tool: z.string().min(1).optional().describe('A tool or prompt name (as the server knows it) or a resource URI.'),
-  method: z.string().min(1).optional().describe('tools/call, prompts/get, resources/read …'),
+  method: z.string().min(1).optional().describe('tools/call, prompts/get, resources/read …, or an admin API change: admin/<HTTP method> <route>, e.g. admin/POST /keys.'),
   outcome: outcomeSchema.optional(),
   since: pointInTimeSchema.optional().describe('Records at or after this: an ISO-8601 time, or a duration meaning that long ago (15m, 24h, 7d).'),
   until: pointInTimeSchema.optional().describe('Records before this (same forms as since).'),
@@ -144,7 +144,8 @@ export const auditRoutes: readonly AdminRoute[] = [
     operationId: 'listAuditRecords',
     summary: 'Audit records, newest first, with filters',
     description:
-      'One record per tools/call, prompts/get and resources/read (and list calls when audit.listCalls is on), refused ones included. ' +
+      'One record per tools/call, prompts/get and resources/read (and list calls when audit.listCalls is on), refused ones included, ' +
+      'and one per admin API change (any method but GET), refused ones included. ' +
       'With format=jsonl, an export: every selected record as JSON lines (application/x-ndjson).',
     tag: TAG,
     query: auditQuerySchema,

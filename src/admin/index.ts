@@ -1,7 +1,10 @@
 export { createAdminApi, adminRoutes, openApiDocument, openApiDocumentText, ADMIN_API_PREFIX } from './admin-api.js';
 export type { AdminApi } from './admin-api.js';
 export type { AdminDeps, EndpointRuntime } from './admin-deps.js';
+export { adminMethod, isAdminRecord, type AdminAuditTrail } from './admin-audit.js';
 export type { AdminRoute, HttpMethod } from './route.js';
 export * from './schemas.js';
 export { connectionApiRoutes, connectionBrowserRoutes, CONNECTIONS_PREFIX, type ConnectionRoutesDeps, type PlainRoutes } from './connection-routes.js';
 export { auditRecordSchema, auditPageSchema, auditVerificationSchema, type AuditRecordView } from './audit-routes.js';
+export { usageReportSchema, type UsageGroup } from './usage-routes.js';
+export { limitRuleItemSchema, limitRuleListSchema, type LimitRuleItem } from './limit-routes.js';

@@ -122,6 +122,7 @@ export const runtimeSchema = z
           weight: z.number(),
           circuit: z.enum(['closed', 'open', 'half-open']),
           down: z.boolean().describe('Its last connection failed; new sessions go to the others while any is up.'),
+          healthy: z.boolean().describe('Neither its last connection nor its last health check (healthPath, or a ping) failed.'),
           ewmaMs: z.number().nullable().describe('Moving average of successful calls\' latency (measured only when the server has several endpoints).'),
           inflight: z.number().int().describe('Requests in flight on it.'),
           sessions: z.number().int().describe('Upstream sessions placed on it (the gateway\'s shared one included).'),
@@ -129,7 +130,7 @@ export const runtimeSchema = z
         }),
       )
       .optional()
-      .describe('An HTTP server\'s endpoints (several with `urls`), as the balancer sees them.'),
+      .describe('An HTTP server\'s endpoints (several with `urls`), or a stdio pool\'s processes (`replicas`; `url` is the command and its number), as the balancer sees them.'),
   })
   .nullable()
   .describe('The running connection to this server; null when it is not served (not approved, disabled, or not started yet).');

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AuditRecord, AuditStore } from '../registry/index.js';
+import { isAdminRecord } from './admin-audit.js';
 import { pointInTimeSchema } from './audit-routes.js';
 import { defineRoute, type AdminRoute } from './route.js';
 
@@ -25,7 +26,7 @@ const usageGroupSchema = z.object({
   tool: z.string().optional(),
   user: z.string().optional(),
   team: z.string().optional(),
-  calls: z.number().int().describe('Calls with an outcome (in-flight intents are left out).'),
+  calls: z.number().int().describe('Calls with an outcome (in-flight intents and admin API changes are left out).'),
   errors: z.number().int().describe('Calls that ended in a JSON-RPC error, a tool isError result, or no recorded outcome.'),
   denied: z.number().int().describe('Calls refused by a policy or a limit.'),
   p50Ms: z.number().nullable(),
@@ -74,7 +75,8 @@ function percentile(sorted: readonly number[], share: number): number | null {
 export function summariseUsage(records: Iterable<AuditRecord>, by: UsageDimension): UsageGroup[] {
   const tallies = new Map<string, Tally>();
   for (const record of records) {
-    if (record.outcome === 'pending') continue;
+    // In-flight intents have no outcome yet; admin API changes share the trail but are not calls.
+    if (record.outcome === 'pending' || isAdminRecord(record)) continue;
     const labels = labelsOf(record, by);
     const key = JSON.stringify(labels);
     let tally = tallies.get(key);

@@ -15,18 +15,24 @@ import {
 } from '../admin/index.js';
 import { endpointsOf } from '../registry/index.js';
 import type { AdminCliKit } from './admin-cli-kit.js';
+import { registerAuditCommands } from './audit-commands.js';
 import { registerKeyCommands } from './key-commands.js';
+import { registerLimitCommands } from './limit-commands.js';
 import { registerPolicyCommands } from './policy-commands.js';
+import { registerUsageCommand } from './usage-commands.js';
 
 /**
  * `gatehouse servers …`, `gatehouse virtual …`, `gatehouse keys …` (key-commands.ts), `gatehouse
- * policies …` (policy-commands.ts) and `gatehouse status`: clients of a running gateway's admin API
+ * policies …` (policy-commands.ts), `gatehouse limit …` (limit-commands.ts), `gatehouse audit …` (audit-commands.ts), `gatehouse usage`
+ * (usage-commands.ts) and `gatehouse status`: clients of a running gateway's admin API
  * over HTTP. They never open the registry's database themselves (except `keys create --config`), so
  * they work the same against SQLite, PostgreSQL and a gateway on another port, and every change lands
  * in its event log.
  */
 
 const DEFAULT_URL = 'http://127.0.0.1:8080';
+/** How long a request may wait for the gateway's answer. */
+const ANSWER_TIMEOUT_MS = 60_000;
 
 interface ConnectionOptions {
   gateway?: string;
@@ -45,24 +51,7 @@ class AdminClient {
   }
 
   async call(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<unknown> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    // Authentication arrives with the access issue; a token set now is sent so scripts need no change then.
-    const token = process.env.GATEHOUSE_TOKEN;
-    if (token) headers.authorization = `Bearer ${token}`;
-    const sendsBody = method === 'POST' || method === 'PUT';
-    // The API takes bodies as application/json only (its CSRF defence), even where none is needed.
-    if (sendsBody) headers['content-type'] = 'application/json';
-    let response: Response;
-    try {
-      response = await fetch(`${this.base}${ADMIN_API_PREFIX}${path}`, {
-        method,
-        headers,
-        ...(sendsBody ? { body: JSON.stringify(body ?? {}) } : {}),
-        signal: AbortSignal.timeout(60_000),
-      });
-    } catch (error) {
-      throw new CliFailure(unreachableMessage(this.base, error));
-    }
+    const response = await this.send(method, path, body, AbortSignal.timeout(ANSWER_TIMEOUT_MS), ANSWER_TIMEOUT_MS);
     const text = await response.text();
     let parsed: unknown;
     try {
@@ -73,15 +62,46 @@ class AdminClient {
     if (!response.ok) throw new CliFailure(apiErrorMessage(response.status, parsed));
     return parsed;
   }
+
+  /**
+   * A GET whose answer is read as it arrives (an audit export's JSON lines). `timeoutMs` bounds only
+   * the wait for the answer to start, so a long export is not cut off while it flows.
+   */
+  async open(path: string, timeoutMs = ANSWER_TIMEOUT_MS): Promise<Response> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+    let response: Response;
+    try {
+      response = await this.send('GET', path, undefined, controller.signal, timeoutMs);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!response.ok) throw new CliFailure(apiErrorMessage(response.status, await response.json().catch(() => undefined)));
+    return response;
+  }
+
+  private async send(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body: unknown, signal: AbortSignal, timeoutMs: number): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    const token = process.env.GATEHOUSE_TOKEN;
+    if (token) headers.authorization = `Bearer ${token}`;
+    const sendsBody = method === 'POST' || method === 'PUT';
+    // The API takes bodies as application/json only (its CSRF defence), even where none is needed.
+    if (sendsBody) headers['content-type'] = 'application/json';
+    try {
+      return await fetch(`${this.base}${ADMIN_API_PREFIX}${path}`, { method, headers, ...(sendsBody ? { body: JSON.stringify(body ?? {}) } : {}), signal });
+    } catch (error) {
+      throw new CliFailure(unreachableMessage(this.base, error, timeoutMs));
+    }
+  }
 }
 
-function unreachableMessage(base: string, error: unknown): string {
+function unreachableMessage(base: string, error: unknown, timeoutMs: number): string {
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause : undefined;
   const code = cause && 'code' in cause ? String(cause.code) : undefined;
   if (code === 'ECONNREFUSED') {
     return `cannot reach a gateway at ${base} (connection refused). Start one with \`gatehouse serve --config <file>\`, or point at it with --url or GATEHOUSE_URL.`;
   }
-  if (error instanceof Error && error.name === 'TimeoutError') return `${base} did not answer within 60 s.`;
+  if (error instanceof Error && error.name === 'TimeoutError') return `${base} did not answer within ${timeoutMs / 1000} s.`;
   return `cannot reach a gateway at ${base}: ${cause?.message ?? (error instanceof Error ? error.message : String(error))}`;
 }
 
@@ -107,14 +127,15 @@ function printJson(value: unknown): void {
 }
 
 /** Columns padded to their widest cell; the last column is not padded, so lines carry no trailing spaces. */
-function printTable(headers: readonly string[], rows: readonly (readonly string[])[]): void {
+function printTable(headers: readonly string[], rows: readonly (readonly string[])[], options: { header?: boolean } = {}): void {
   const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)));
   const line = (cells: readonly string[]): string =>
     cells
       .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]!)))
       .join('  ')
       .trimEnd();
-  process.stdout.write(`${[line(headers), ...rows.map(line)].join('\n')}\n`);
+  const lines = [...(options.header === false ? [] : [line(headers)]), ...rows.map(line)];
+  if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 function printFields(fields: readonly (readonly [string, string | undefined])[]): void {
@@ -521,6 +542,8 @@ export function registerAdminCommands(program: Command): void {
   };
   registerKeyCommands(program, kit);
   registerPolicyCommands(program, kit);
+  registerLimitCommands(program, kit);
+  registerUsageCommand(program, kit);
   connected(program.command('status').description('Show a running gateway\'s status: version, uptime, sessions, servers')).action(
     run(async (options: ConnectionOptions) => {
       const client = clientFor(options);
@@ -537,4 +560,5 @@ export function registerAdminCommands(program: Command): void {
       ]);
     }),
   );
+  registerAuditCommands(program, kit);
 }

@@ -1,23 +1,22 @@
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { z } from 'zod';
-import { ADMIN_API_PREFIX, auditPageSchema, auditVerificationSchema, type AuditRecordView } from '../admin/index.js';
+import { auditPageSchema, auditVerificationSchema, isAdminRecord, type AuditRecordView } from '../admin/index.js';
 import { loadConfigFile } from '../config/index.js';
 import { verifyAudit, type AuditVerification } from '../registry/index.js';
 import { openRegistry } from '../app.js';
+import type { AdminCliKit, AdminConnectionOptions } from './admin-cli-kit.js';
 
 /**
  * `gatehouse audit search|tail|export|verify`: the audit trail through a running gateway's admin API
  * (any replica: they share the database), and `verify --config` straight from the store, without a
- * gateway. Its own small HTTP client, because export reads JSON lines rather than one JSON body.
+ * gateway. The HTTP client and output helpers are the admin commands' (admin-cli-kit.ts); export reads
+ * its JSON lines as they arrive rather than as one body.
  */
 
 const DEFAULT_URL = 'http://127.0.0.1:8080';
 const FOLLOW_INTERVAL_MS = 1000;
-
-interface ConnectionOptions {
-  url?: string;
-  json?: boolean;
-}
+/** Searches and verification read a whole trail before answering: they may take longer than a change. */
+const READ_TIMEOUT_MS = 120_000;
 
 interface FilterOptions {
   user?: string;
@@ -29,35 +28,9 @@ interface FilterOptions {
   until?: string;
 }
 
-class AuditCliFailure extends Error {}
-
-function baseUrl(options: ConnectionOptions): string {
-  return (options.url ?? process.env.GATEHOUSE_URL ?? DEFAULT_URL).replace(/\/+$/, '');
-}
-
-async function get(options: ConnectionOptions, path: string, query: URLSearchParams): Promise<Response> {
-  const headers: Record<string, string> = {};
-  const token = process.env.GATEHOUSE_TOKEN;
-  if (token) headers.authorization = `Bearer ${token}`;
-  const base = baseUrl(options);
-  let response: Response;
-  try {
-    response = await fetch(`${base}${ADMIN_API_PREFIX}${path}?${query}`, { headers, signal: AbortSignal.timeout(120_000) });
-  } catch (error) {
-    const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
-    throw new AuditCliFailure(`cannot reach a gateway at ${base}: ${cause}. Point at one with --url or GATEHOUSE_URL.`);
-  }
-  if (!response.ok) {
-    const body = (await response.json().catch(() => undefined)) as { error?: { message?: string; code?: string } } | undefined;
-    throw new AuditCliFailure(body?.error?.message !== undefined ? `${body.error.message} (${body.error.code ?? response.status})` : `the gateway answered HTTP ${response.status}.`);
-  }
-  return response;
-}
-
-async function getJson<T extends z.ZodType>(options: ConnectionOptions, path: string, query: URLSearchParams, schema: T): Promise<z.output<T>> {
-  const parsed = schema.safeParse(await (await get(options, path, query)).json());
-  if (!parsed.success) throw new AuditCliFailure('the gateway\'s answer is not what this CLI understands; are the CLI and the gateway the same version?');
-  return parsed.data;
+async function getJson<T extends z.ZodType>(kit: AdminCliKit, options: AdminConnectionOptions, path: string, query: URLSearchParams, schema: T): Promise<z.output<T>> {
+  const response = await kit.clientFor(options).open(`${path}?${query}`, READ_TIMEOUT_MS);
+  return kit.expect(schema, await response.json().catch(() => undefined));
 }
 
 function filterQuery(options: FilterOptions): URLSearchParams {
@@ -74,7 +47,7 @@ function withFilters(command: Command): Command {
     .option('--user <who>', 'an API key id, token subject or user name')
     .option('--server <name>', 'the server called')
     .option('--tool <name>', 'a tool or prompt name (as its server knows it) or a resource URI')
-    .option('--method <method>', 'tools/call, prompts/get, resources/read …')
+    .option('--method <method>', 'tools/call, prompts/get, resources/read …, or an admin API change such as "admin/POST /keys"')
     .addOption(new Option('--outcome <outcome>', 'what came of the call').choices(['ok', 'error', 'denied', 'pending', 'unknown']))
     .option('--since <when>', 'at or after: an ISO-8601 time, or a duration meaning that long ago (15m, 24h, 7d)')
     .option('--until <when>', 'before (same forms as --since)')
@@ -84,7 +57,7 @@ function withFilters(command: Command): Command {
 
 function positiveInteger(value: string): number {
   const number = Number(value);
-  if (!Number.isInteger(number) || number < 1) throw new AuditCliFailure(`expected a positive whole number, got "${value}"`);
+  if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError(`expected a positive whole number, got "${value}"`);
   return number;
 }
 
@@ -97,26 +70,19 @@ function row(record: AuditRecordView): string[] {
     record.user ?? record.subject,
     record.endpoint ?? '-',
     record.server ?? '-',
-    record.name ?? record.method,
+    // An admin change's kind is its method (`admin/POST /keys`); its target is in the endpoint.
+    isAdminRecord(record) ? record.method : (record.name ?? record.method),
     outcome,
     record.latencyMs === null ? '-' : record.latencyMs.toFixed(1),
   ];
 }
 
-function printRecords(records: readonly AuditRecordView[], json: boolean | undefined, header: boolean): void {
+function printRecords(kit: AdminCliKit, records: readonly AuditRecordView[], json: boolean | undefined, header: boolean): void {
   if (json) {
     for (const record of records) process.stdout.write(`${JSON.stringify(record)}\n`);
     return;
   }
-  const rows = records.map(row);
-  const widths = COLUMNS.map((title, column) => Math.max(title.length, ...rows.map((cells) => cells[column]!.length)));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]!)))
-      .join('  ')
-      .trimEnd();
-  const lines = [...(header ? [line(COLUMNS)] : []), ...rows.map(line)];
-  if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+  kit.printTable(COLUMNS, records.map(row), { header });
 }
 
 function printVerification(verification: AuditVerification, json: boolean | undefined): void {
@@ -135,25 +101,13 @@ function printVerification(verification: AuditVerification, json: boolean | unde
   if (!verification.ok) process.exitCode = 1;
 }
 
-/** Runs an action and turns any failure into `gatehouse: <message>` and exit status 1. */
-function run<Args extends unknown[]>(action: (...args: Args) => Promise<void>): (...args: Args) => Promise<void> {
-  return async (...args) => {
-    try {
-      await action(...args);
-    } catch (error) {
-      process.stderr.write(`gatehouse: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = 1;
-    }
-  };
-}
-
-export function registerAuditCommands(program: Command): void {
-  const audit = program.command('audit').description('The audit trail of calls: search, tail, export as JSON lines, verify its hash chains.');
+export function registerAuditCommands(program: Command, kit: AdminCliKit): void {
+  const audit = program.command('audit').description('The audit trail of calls and admin API changes: search, tail, export as JSON lines, verify its hash chains.');
 
   withFilters(audit.command('search').description('Records matching the filters, newest first'))
     .option('--limit <n>', 'at most this many records (default 50)', positiveInteger)
     .action(
-      run(async (options: FilterOptions & ConnectionOptions & { limit?: number }) => {
+      kit.run(async (options: FilterOptions & AdminConnectionOptions & { limit?: number }) => {
         const wanted = options.limit ?? 50;
         const records: AuditRecordView[] = [];
         let cursor: number | undefined;
@@ -161,13 +115,13 @@ export function registerAuditCommands(program: Command): void {
           const query = filterQuery(options);
           query.set('limit', String(Math.min(1000, wanted - records.length)));
           if (cursor !== undefined) query.set('cursor', String(cursor));
-          const page = await getJson(options, '/audit', query, auditPageSchema);
+          const page = await getJson(kit, options, '/audit', query, auditPageSchema);
           records.push(...page.items);
           if (page.next === undefined) break;
           cursor = page.next;
         }
         if (!options.json && records.length === 0) return void process.stdout.write('no records\n');
-        printRecords(records, options.json, true);
+        printRecords(kit, records, options.json, true);
       }),
     );
 
@@ -175,12 +129,12 @@ export function registerAuditCommands(program: Command): void {
     .option('-n, --lines <n>', 'how many records to start with (default 20)', positiveInteger)
     .option('-f, --follow', 'keep printing records as they are written (Ctrl-C to stop)')
     .action(
-      run(async (options: FilterOptions & ConnectionOptions & { lines?: number; follow?: boolean }) => {
+      kit.run(async (options: FilterOptions & AdminConnectionOptions & { lines?: number; follow?: boolean }) => {
         const query = filterQuery(options);
         query.set('limit', String(options.lines ?? 20));
-        const newest = await getJson(options, '/audit', query, auditPageSchema);
+        const newest = await getJson(kit, options, '/audit', query, auditPageSchema);
         const records = [...newest.items].reverse();
-        printRecords(records, options.json, true);
+        printRecords(kit, records, options.json, true);
         if (!options.follow) return;
         let cursor = records.at(-1)?.id ?? 0;
         for (;;) {
@@ -189,18 +143,18 @@ export function registerAuditCommands(program: Command): void {
           next.set('order', 'asc');
           next.set('limit', '1000');
           next.set('cursor', String(cursor));
-          const page = await getJson(options, '/audit', next, auditPageSchema);
-          printRecords(page.items, options.json, false);
+          const page = await getJson(kit, options, '/audit', next, auditPageSchema);
+          printRecords(kit, page.items, options.json, false);
           cursor = page.items.at(-1)?.id ?? cursor;
         }
       }),
     );
 
   withFilters(audit.command('export').description('Every record the filters select, oldest first, as JSON lines on stdout')).action(
-    run(async (options: FilterOptions & ConnectionOptions) => {
+    kit.run(async (options: FilterOptions & AdminConnectionOptions) => {
       const query = filterQuery(options);
       query.set('format', 'jsonl');
-      const response = await get(options, '/audit', query);
+      const response = await kit.clientFor(options).open(`/audit?${query}`, READ_TIMEOUT_MS);
       if (response.body === null) return;
       for await (const chunk of response.body) {
         if (!process.stdout.write(chunk)) await new Promise((resolve) => process.stdout.once('drain', resolve));
@@ -215,9 +169,9 @@ export function registerAuditCommands(program: Command): void {
     .option('--url <url>', `the gateway's base URL (default: $GATEHOUSE_URL or ${DEFAULT_URL})`)
     .option('--json', 'print the result as JSON')
     .action(
-      run(async (options: ConnectionOptions & { config?: string }) => {
+      kit.run(async (options: AdminConnectionOptions & { config?: string }) => {
         if (options.config === undefined) {
-          printVerification(await getJson(options, '/audit/verify', new URLSearchParams(), auditVerificationSchema), options.json);
+          printVerification(await getJson(kit, options, '/audit/verify', new URLSearchParams(), auditVerificationSchema), options.json);
           return;
         }
         const config = await loadConfigFile(options.config);

@@ -4,7 +4,6 @@ import { Gateway } from '../app.js';
 import { configJsonSchemaText, loadConfigFile } from '../config/index.js';
 import { GATEWAY_INFO } from '../frontends/index.js';
 import { registerAdminCommands } from './admin-commands.js';
-import { registerAuditCommands } from './audit-commands.js';
 import { endpointsOf } from '../registry/index.js';
 
 function parsePort(value: string): number {
@@ -126,6 +125,5 @@ program
   });
 
 registerAdminCommands(program);
-registerAuditCommands(program);
 
 await program.parseAsync(process.argv);

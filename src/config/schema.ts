@@ -1,6 +1,6 @@
 import { parse as parseCel } from '@bufbuild/cel';
 import { z } from 'zod';
-import { SERVER_NAME, SERVER_NAME_RULE, circuitBreakerSchema, policySchema, serverSchema, serverStatusSchema, virtualServerSchema, type PolicySpec } from '../registry/index.js';
+import { SERVER_NAME, SERVER_NAME_RULE, circuitBreakerSchema, crashLoopSchema, durationMsSchema, limitRuleSchema, policySchema, retryBudgetSchema, serverSchema, serverStatusSchema, virtualServerSchema, type PolicySpec } from '../registry/index.js';
 
 /**
  * The configuration file's one schema (CONVENTIONS rule 5): the YAML loader, the JSON Schema for
@@ -58,62 +58,8 @@ export type IssuerConfig = z.output<typeof issuerSchema>;
 export type AuthConfig = z.output<typeof authSchema>;
 export type PolicyConfig = PolicySpec;
 
-const DURATION = /^(\d+)(ms|s|m|h|d)$/;
-const DURATION_UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
 /** A duration: milliseconds, or a number with a unit ("500ms", "5s", "1m", "1h", "1d"). */
-const durationSchema = z
-  .union([z.number().int().positive(), z.string().regex(DURATION, 'expected a duration like 500ms, 5s, 1m, 1h or 1d, or milliseconds')])
-  .transform((value) => {
-    if (typeof value === 'number') return value;
-    const [, amount, unit] = DURATION.exec(value)!;
-    return Number(amount) * DURATION_UNIT_MS[unit as keyof typeof DURATION_UNIT_MS];
-  })
-  .refine((ms) => ms > 0, 'a duration must be longer than 0');
-
-const limitRuleSchema = z
-  .strictObject({
-    name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).describe('Names the rule in refusals (error data.rule) and in its counters.'),
-    match: z
-      .strictObject({
-        who: policySchema.shape.who.describe('Whom the rule is for: anyone matching one entry. Left out: every caller.'),
-        servers: z.array(z.string().min(1)).default(['*']).describe('Servers the rule covers; globs.'),
-        tools: z.array(z.string()).optional().describe('Tool names (globs). Naming none of tools, prompts and resources covers all three; naming some covers only those.'),
-        prompts: z.array(z.string()).optional().describe('Prompt names (globs).'),
-        resources: z.array(z.string()).optional().describe('Resource URIs (globs; ** crosses "/").'),
-      })
-      .prefault({})
-      .describe('Which calls (tools/call, prompts/get, resources/read) the rule counts; list calls are never limited.'),
-    key: z
-      .array(z.enum(['user', 'team', 'key', 'server', 'tool']))
-      .default([])
-      .describe(
-        'What gets its own counter: e.g. [user, tool] is one counter per caller and tool. user is the authenticated principal ' +
-          '(anonymous callers share one), key the API key, tool the tool, prompt or resource called. Empty: one counter for every matching call.',
-      ),
-    rate: z
-      .strictObject({
-        requests: z.number().int().positive(),
-        per: durationSchema.describe('The time the `requests` are spread over: 1s, 1m, 1h, 1d, or milliseconds.'),
-        burst: z.number().int().positive().optional().describe('Calls allowed at once after a quiet spell (the bucket size); default: requests.'),
-      })
-      .optional()
-      .describe('Token bucket: `requests` per `per`, refilled continuously, so bursts are smoothed instead of reset at a window edge.'),
-    quota: z
-      .strictObject({ requests: z.number().int().positive(), per: z.enum(['hour', 'day', 'month']) })
-      .optional()
-      .describe('Calls per calendar hour, day or month (UTC); the count starts again at the start of the next one.'),
-    concurrency: z
-      .strictObject({
-        max: z.number().int().positive().describe('Calls in flight at once.'),
-        queue: z.number().int().min(0).default(0).describe('Calls waiting (first in, first out) for a free slot; more are refused at once.'),
-        queueTimeout: durationSchema.default(10_000).describe('How long a call may wait in the queue before it is refused.'),
-      })
-      .optional(),
-  })
-  .refine((rule) => rule.rate !== undefined || rule.quota !== undefined || rule.concurrency !== undefined, {
-    message: 'a limit rule needs at least one of rate, quota and concurrency',
-  });
+const durationSchema = durationMsSchema;
 
 export type LimitRuleConfig = z.output<typeof limitRuleSchema>;
 
@@ -233,16 +179,31 @@ const auditSchema = z
     retention: z
       .union([z.literal('forever'), z.string().regex(/^[1-9][0-9]*[smhdw]$/, 'a whole number and a unit: s, m, h, d or w (e.g. 30d)')])
       .default('30d')
-      .describe('Records older than this are deleted (hourly), keeping the hash chain verifiable; "forever" keeps them.'),
+      .describe('Records older than this are deleted (checked every 10 minutes), keeping the hash chain verifiable; "forever" keeps them.'),
+    maxRecords: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('Keep at most about this many records: the oldest beyond it are deleted like expired ones (checked every 10 minutes). Left out: no bound by count.'),
     sinks: z
       .array(
-        z.strictObject({
-          type: z.literal('jsonl'),
-          path: z.string().min(1).describe('A file to append to, or "-" for stdout.'),
-        }),
+        z.discriminatedUnion('type', [
+          z.strictObject({
+            type: z.literal('jsonl'),
+            path: z.string().min(1).describe('A file to append to, or "-" for stdout.'),
+          }),
+          z
+            .strictObject({
+              type: z.literal('otlp'),
+              endpoint: z.url().describe('The collector\'s OTLP/HTTP base URL, e.g. http://otel-collector:4318 (/v1/logs is appended).'),
+              headers: z.record(z.string(), z.string()).default({}).describe('Sent with every export, e.g. a collector\'s API key (use ${VAR}).'),
+            })
+            .describe('OpenTelemetry logs over OTLP/HTTP (JSON): one log record per audit record, its fields as attributes.'),
+        ]),
       )
       .default([])
-      .describe('Copies of each record beside the database, as JSON lines (for a log shipper).'),
+      .describe('Copies of each record beside the database: JSON lines (for a log shipper) or OTLP logs (for an OpenTelemetry collector).'),
   })
   .prefault({})
   .describe('The audit trail: who called what, with which (redacted) arguments, what came of it, and how long it took.');
@@ -284,7 +245,13 @@ export const configSchema = z
           .enum(['allow', 'refuse'])
           .default('allow')
           .describe('When the counter store cannot be reached: let calls through (logged), or refuse them (503 limits_unavailable).'),
-        rules: z.array(limitRuleSchema).default([]).describe('Rate limits, quotas and concurrency limits on calls; every matching rule applies.'),
+        rules: z
+          .array(limitRuleSchema)
+          .default([])
+          .describe(
+            'Rate limits, quotas and concurrency limits on calls; every matching rule applies. Rules made through the admin API ' +
+              '(/admin/api/v1/limits, `gatehouse limit`) apply beside these; an edit here applies without a restart.',
+          ),
       })
       .prefault({}),
     sessions: z
@@ -311,6 +278,21 @@ export const configSchema = z
               'the call is then cancelled upstream with notifications/cancelled.',
           ),
         circuitBreaker: circuitBreakerSchema.prefault({}),
+        retryBudget: retryBudgetSchema.prefault({}),
+        idleShutdownMs: z
+          .number()
+          .int()
+          .min(0)
+          .default(600_000)
+          .describe('A per-session stdio process with no request for this long is stopped; the session\'s next call starts a new one (0: never).'),
+        maxMemoryMb: z
+          .number()
+          .int()
+          .positive()
+          .optional()
+          .describe('Resident memory ceiling of a stdio process and its children; over it, the process is restarted between calls. Unset: no ceiling.'),
+        memoryCheckIntervalMs: z.number().int().min(100).default(5_000).describe('How often stdio processes\' memory is sampled (when a ceiling is set).'),
+        crashLoop: crashLoopSchema.prefault({}),
       })
       .prefault({}),
     shutdown: z.strictObject({ drainTimeoutMs: z.number().int().min(0).default(10_000) }).prefault({}),
@@ -371,6 +353,23 @@ export const configSchema = z
       .prefault({}),
     audit: auditSchema,
     cache: cacheSchema,
+    tracing: z
+      .strictObject({
+        endpoint: z.url().describe('The collector\'s OTLP/HTTP base URL, e.g. http://otel-collector:4318 (/v1/traces is appended).'),
+        serviceName: z.string().min(1).default('gatehouse').describe('The `service.name` resource attribute of every span.'),
+        sampleRatio: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(1)
+          .describe('Share of traces started at the gateway that are kept; a request with a client\'s traceparent follows that trace\'s sampled flag (parent-based).'),
+        headers: z.record(z.string(), z.string()).default({}).describe('Sent with every export, e.g. a collector\'s API key (use ${VAR}).'),
+      })
+      .optional()
+      .describe(
+        'OpenTelemetry traces over OTLP/HTTP: a server span per request (parented on the client\'s W3C traceparent), spans for filters that do I/O ' +
+          'and for the upstream call, whose context goes to the server as the traceparent header and in _meta. Off when absent.',
+      ),
     metrics: z
       .strictObject({
         enabled: z.boolean().default(true).describe('Serve Prometheus metrics (text format) and count requests for them.'),

@@ -178,6 +178,7 @@ const catalogue = {
   },
   key_not_found: { httpStatus: 404, rpcCode: RpcCode.invalidParams, message: 'No API key with that id.' },
   policy_not_found: { httpStatus: 404, rpcCode: RpcCode.invalidParams, message: 'No policy with that id; list them with GET /policies or `gatehouse policies list`.' },
+  limit_rule_not_found: { httpStatus: 404, rpcCode: RpcCode.invalidParams, message: 'No limit rule with that name; list them with GET /limits or `gatehouse limit list`.' },
   rate_limited: {
     httpStatus: 429,
     rpcCode: RpcCode.limitExceeded,

@@ -38,6 +38,11 @@ export interface ExtraRoutes {
    */
   readonly public?: boolean;
   handle(request: IncomingMessage, response: ServerResponse, path: string, query: URLSearchParams): Promise<void>;
+  /**
+   * Told of a request refused here before `handle` (Origin, credentials, roles), with
+   * performance.now() at its arrival: the admin API records refused changes in the audit trail.
+   */
+  refused?(request: IncomingMessage, path: string, error: unknown, startedAt: number): Promise<void>;
 }
 
 /**
@@ -158,10 +163,7 @@ export class GatewayHttpServer {
     for (const extra of this.extraRoutes) {
       if (!path.startsWith(extra.prefix)) continue;
       // Public pages check their own origin (they are meant to be opened from another site's redirect).
-      if (extra.public !== true) {
-        checkOrigin(request, this.options.origin);
-        checkRoles(extra, await authenticateRequest(this.auth, request, response, path));
-      }
+      if (extra.public !== true) await admitToExtraRoutes(extra, this.auth, this.options.origin, request, response, path);
       return extra.handle(request, response, path, new URLSearchParams(queryAt === -1 ? '' : url.slice(queryAt + 1)));
     }
     const route = parseRoute(path);
@@ -279,6 +281,25 @@ function reportAuthFailure(auth: HttpAuth | undefined, request: IncomingMessage,
   }
 }
 
+/** Origin, credentials and roles of a request to extra routes; a refusal is told to the routes before it is answered. */
+async function admitToExtraRoutes(
+  extra: ExtraRoutes,
+  auth: HttpAuth | undefined,
+  origin: OriginPolicy,
+  request: IncomingMessage,
+  response: ServerResponse,
+  path: string,
+): Promise<void> {
+  const startedAt = performance.now();
+  try {
+    checkOrigin(request, origin);
+    checkRoles(extra, await authenticateRequest(auth, request, response, path));
+  } catch (error) {
+    await extra.refused?.(request, path, error, startedAt);
+    throw error;
+  }
+}
+
 /** Authenticated callers of extra routes need one of their roles; anonymous ones got here only where none is required. */
 function checkRoles(routes: ExtraRoutes, identity: Identity): void {
   const roles = routes.requiredRoles;
@@ -343,8 +364,7 @@ export async function listenExtraRoutes(
       .then(async () => {
         const extra = all.find((candidate) => path.startsWith(candidate.prefix));
         if (extra === undefined) throw new GatehouseError('not_found');
-        checkOrigin(request, options.origin);
-        checkRoles(extra, await authenticateRequest(auth, request, response, path));
+        await admitToExtraRoutes(extra, auth, options.origin, request, response, path);
         return extra.handle(request, response, path, new URLSearchParams(queryAt === -1 ? '' : url.slice(queryAt + 1)));
       })
       .catch((error: unknown) => {

@@ -6,3 +6,4 @@ export { serveStdio } from './stdio-front.js';
 export { isLoopbackAddress } from './http-guard.js';
 export { checkOrigin, type OriginPolicy } from './http-guard.js';
 export { requestIdentity } from './request-identity.js';
+export { clientAddressOf, STDIO_CLIENT } from './client-address.js';

@@ -5,6 +5,7 @@ import type { ClientChannel, SessionView } from '../session/index.js';
 import { acceptsSse, isJsonContentType, readJsonBody } from './http-guard.js';
 import type { MessageHandler } from './message-handler.js';
 import { StreamDriver } from './stream-driver.js';
+import { clientAddressOf } from './client-address.js';
 import { requestIdentity } from './request-identity.js';
 
 interface LegacyConnection {
@@ -36,7 +37,7 @@ export class LegacySseFrontend {
       send: (message: JsonRpcMessage) => write(JSON.stringify(message)),
       close: () => response.end(),
     };
-    const driver = new StreamDriver(this.handler, view, channel, write, id, undefined, requestIdentity(request));
+    const driver = new StreamDriver(this.handler, view, channel, write, id, undefined, requestIdentity(request), clientAddressOf(request));
     this.connections.set(id, { driver, view });
     response.write(`event: endpoint\ndata: ${messagesPath}?sessionId=${id}\n\n`);
     response.once('close', () => {

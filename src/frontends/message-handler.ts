@@ -1,5 +1,5 @@
 import { ANONYMOUS, GATEWAY_VERSION, GatehouseError, randomToken, toGatehouseError, type Identity } from '../core/index.js';
-import type { Logger } from '../observability/index.js';
+import type { Logger, RequestTracer, TraceCarrier } from '../observability/index.js';
 import { CallContext, type Chain, type TargetResolver } from '../pipeline/index.js';
 import {
   Method,
@@ -36,6 +36,8 @@ export class MessageHandler {
     /** The endpoint as one caller may see it (roles and policies narrow it); the endpoint itself by default. */
     readonly viewFor: (view: SessionView, identity: Identity) => SessionView = (view) => view,
     private readonly resolveTarget?: TargetResolver,
+    /** Starts each request's server span when tracing is on; undefined (no tracing cost at all) when off. */
+    private readonly tracer?: RequestTracer,
   ) {}
 
   /** Spec §Lifecycle: the first request creates the session and settles the revision. */
@@ -45,11 +47,14 @@ export class MessageHandler {
     channel: ClientChannel,
     sessionId = randomToken(16),
     identity: Identity = ANONYMOUS,
+    /** Where the client connects from (see client-address.ts); what limits keyed on `client` count by. */
+    clientAddress = '',
   ): Promise<{ session: ClientSession; response: JsonRpcResponse }> {
     const params = request.params ?? {};
     const protocolVersion = negotiateRevision(params.protocolVersion);
     const session = new ClientSession(sessionId, this.viewFor(view, identity), protocolVersion, channel);
     session.identity = identity;
+    session.clientAddress = clientAddress;
     session.clientCapabilities = (params.capabilities as Params | undefined) ?? {};
     session.clientInfo = (params.clientInfo as Params | undefined) ?? {};
     const description = await this.relay.describe(session.view);
@@ -73,19 +78,38 @@ export class MessageHandler {
     return new Promise((resolve) => (this.drained = resolve));
   }
 
-  /** Answers one request on an initialised session; failures become JSON-RPC errors here, in one place. */
-  async request(session: ClientSession, request: JsonRpcRequest): Promise<RequestOutcome> {
+  /**
+   * Answers one request on an initialised session; failures become JSON-RPC errors here, in one place.
+   * `carrier`: the HTTP request's headers, where a client's W3C trace context may be (read only when tracing is on).
+   */
+  async request(session: ClientSession, request: JsonRpcRequest, carrier?: TraceCarrier): Promise<RequestOutcome> {
     session.touch();
     this.inflight++;
     try {
       if (request.method === Method.ping) return { jsonrpc: '2.0', id: request.id, result: {} };
       if (request.method === Method.initialize) throw new GatehouseError('session_already_initialized');
+      // Tracing off: this one check is all it costs.
+      if (this.tracer !== undefined) return await this.traced(this.tracer, session, request, carrier);
       return await this.chain(new CallContext(session, request, this.resolveTarget));
     } catch (error) {
       return this.failure(request, error);
     } finally {
       if (--this.inflight === 0) this.drained?.();
     }
+  }
+
+  /** The pipeline inside the request's server span, which ends with where the request went and what came of it. */
+  private async traced(tracer: RequestTracer, session: ClientSession, request: JsonRpcRequest, carrier: TraceCarrier | undefined): Promise<RequestOutcome> {
+    const trace = tracer.startRequest(session, request, carrier);
+    const context = new CallContext(session, request, this.resolveTarget, trace);
+    let outcome: RequestOutcome;
+    try {
+      outcome = await this.chain(context);
+    } catch (error) {
+      outcome = this.failure(request, error);
+    }
+    trace.finish(await context.target(), outcome);
+    return outcome;
   }
 
   failure(request: JsonRpcRequest, error: unknown): JsonRpcResponse {

@@ -5,6 +5,7 @@ import { Method, type JsonRpcMessage, type JsonRpcRequest, type Params } from '.
 import type { ClientSession, SessionStore, SessionView } from '../session/index.js';
 import type { MessageHandler, RelayHooks } from './message-handler.js';
 import { ModernRequests, failureAnswer, readModernEnvelope } from './modern-requests.js';
+import { clientAddressOf } from './client-address.js';
 import { requestIdentity } from './request-identity.js';
 
 const LIST_CHANGED_FILTER: Record<string, string> = {
@@ -77,7 +78,7 @@ export class ModernHttpFrontend {
     if (mismatch) return this.fail(response, message.id, mismatch);
 
     const exchange = new ModernExchange(response, meta.logLevel !== undefined);
-    const session = this.requests.session(view, meta, (outgoing: JsonRpcMessage) => exchange.related(outgoing), requestIdentity(request));
+    const session = this.requests.session(view, meta, (outgoing: JsonRpcMessage) => exchange.related(outgoing), requestIdentity(request), clientAddressOf(request));
     if (message.method === Method.toolsCall) session.paramHeaders = paramHeadersOf(request);
     if (message.method === 'subscriptions/listen') {
       this.listen(session, message, exchange);
@@ -87,7 +88,7 @@ export class ModernHttpFrontend {
       // Spec 2026-07-28 §Cancellation: closing the response stream cancels the request.
       if (!exchange.done) this.relay.onClientNotification(session, { jsonrpc: '2.0', method: Method.cancelled, params: { requestId: message.id, reason: 'the client closed the stream' } });
     });
-    const answer = await this.requests.answer(session, message);
+    const answer = await this.requests.answer(session, message, request.headers);
     exchange.answer(answer?.body, answer?.status, answer?.retryAfterSeconds);
     return true;
   }

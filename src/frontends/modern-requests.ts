@@ -15,6 +15,7 @@ import {
   type RequestMeta,
 } from '../protocol/eras/index.js';
 import { Method, serialiseOutcome, type JsonRpcMessage, type JsonRpcRequest, type Params, type RequestOutcome } from '../protocol/index.js';
+import type { TraceCarrier } from '../observability/index.js';
 import { ClientSession, type SessionView } from '../session/index.js';
 import { GATEWAY_INFO, type MessageHandler, type RelayHooks } from './message-handler.js';
 import { retryAfterSeconds } from './retry-after.js';
@@ -64,9 +65,10 @@ export class ModernRequests {
   ) {}
 
   /** The one-shot session of a request; `related` is where its notifications go. */
-  session(view: SessionView, meta: RequestMeta, related: (message: JsonRpcMessage) => void, identity: Identity = ANONYMOUS): ClientSession {
+  session(view: SessionView, meta: RequestMeta, related: (message: JsonRpcMessage) => void, identity: Identity = ANONYMOUS, clientAddress = ''): ClientSession {
     const session = new ClientSession(`m-${randomToken(9)}`, this.handler.viewFor(view, identity), meta.protocolVersion, { send: related, close: () => undefined });
     session.identity = identity;
+    session.clientAddress = clientAddress;
     session.stateless = true;
     session.initialized = true;
     session.clientCapabilities = meta.clientCapabilities;
@@ -76,7 +78,7 @@ export class ModernRequests {
   }
 
   /** Answers discover itself, refuses removed methods, and sends everything else through the pipeline. */
-  async answer(session: ClientSession, message: JsonRpcRequest): Promise<ModernAnswer | undefined> {
+  async answer(session: ClientSession, message: JsonRpcRequest, carrier?: TraceCarrier): Promise<ModernAnswer | undefined> {
     if (REMOVED_METHODS.has(message.method)) return failureAnswer(message.id, methodNotFoundOnModernEra(message.method));
     if (message.method === DISCOVER_METHOD) {
       const description = await this.relay.describe(session.view);
@@ -88,7 +90,7 @@ export class ModernRequests {
       });
       return { status: 200, body: JSON.stringify({ jsonrpc: '2.0', id: message.id, result }) };
     }
-    const outcome = await this.handler.request(session, message);
+    const outcome = await this.handler.request(session, message, carrier);
     this.handler.release(session, false);
     return outcome === undefined
       ? undefined

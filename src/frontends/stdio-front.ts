@@ -1,7 +1,8 @@
 import type { Readable, Writable } from 'node:stream';
-import { GatehouseError, lineSplitter, toGatehouseError } from '../core/index.js';
+import { ANONYMOUS, GatehouseError, lineSplitter, toGatehouseError } from '../core/index.js';
 import { errorResponse, type JsonRpcMessage } from '../protocol/index.js';
 import type { ClientChannel, SessionView } from '../session/index.js';
+import { STDIO_CLIENT } from './client-address.js';
 import type { MessageHandler, RelayHooks } from './message-handler.js';
 import { ModernRequests } from './modern-requests.js';
 import { StreamDriver } from './stream-driver.js';
@@ -22,7 +23,7 @@ export function serveStdio(
     output.write(`${data}\n`);
   };
   const channel: ClientChannel = { send: (message: JsonRpcMessage) => write(JSON.stringify(message)), close: () => undefined };
-  const driver = new StreamDriver(handler, view, channel, write, undefined, new ModernRequests(handler, relay));
+  const driver = new StreamDriver(handler, view, channel, write, undefined, new ModernRequests(handler, relay), ANONYMOUS, STDIO_CLIENT);
   return new Promise((resolve) => {
     input.setEncoding('utf8');
     input.on(

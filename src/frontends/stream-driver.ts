@@ -32,6 +32,8 @@ export class StreamDriver {
     private readonly modern?: ModernRequests,
     /** Who opened the stream (legacy SSE); the stdio front's one client is the local user. */
     readonly identity: Identity = ANONYMOUS,
+    /** The client's address: the stdio front's STDIO_CLIENT, the legacy SSE stream's peer IP. */
+    private readonly clientAddress = '',
   ) {}
 
   /** Handles one parsed JSON value (a message or a batch). */
@@ -64,7 +66,7 @@ export class StreamDriver {
   private async request(request: JsonRpcRequest): Promise<string | undefined> {
     if (this.modern && hasEnvelopeClaim(request.params)) return this.modernRequest(this.modern, request);
     if (request.method === Method.initialize && !this.session) {
-      const { session, response } = await this.handler.initialize(this.view, request, this.channel, this.sessionId, this.identity);
+      const { session, response } = await this.handler.initialize(this.view, request, this.channel, this.sessionId, this.identity, this.clientAddress);
       this.session = session;
       return JSON.stringify(response);
     }
@@ -86,6 +88,7 @@ export class StreamDriver {
         this.write(JSON.stringify(message));
       },
       this.identity,
+      this.clientAddress,
     );
     return (await modern.answer(session, request))?.body;
   }

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { GatehouseError, samePrincipal, toGatehouseError, type Identity } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
 import {
@@ -21,6 +21,7 @@ import { acceptsJsonAndSse, acceptsSse, isJsonContentType, readJsonBody } from '
 import type { MessageHandler } from './message-handler.js';
 import { claimsModernEra, type ModernHttpFrontend } from './modern-http.js';
 import { EventStore, SseStream, parseEventId } from './sse-stream.js';
+import { clientAddressOf } from './client-address.js';
 import { requestIdentity } from './request-identity.js';
 import { retryAfterSeconds } from './retry-after.js';
 
@@ -229,10 +230,10 @@ export class StreamableHttpFrontend {
     if ('method' in message && message.method === Method.initialize) {
       if (!isRequest(message)) throw new GatehouseError('invalid_request', 'initialize must be a request.');
       if (request.headers['mcp-session-id'] !== undefined) throw new GatehouseError('session_already_initialized');
-      return this.initialize(response, view, message, requestIdentity(request));
+      return this.initialize(response, view, message, requestIdentity(request), clientAddressOf(request));
     }
     const session = this.sessionOf(request, view);
-    this.dispatch(session, [message], response, false);
+    this.dispatch(session, [message], response, false, request.headers);
   }
 
   private postBatch(request: IncomingMessage, response: ServerResponse, view: SessionView, batch: unknown[]): void {
@@ -243,16 +244,17 @@ export class StreamableHttpFrontend {
     }
     const session = this.sessionOf(request, view);
     if (!allowsBatches(session.protocolVersion)) throw new GatehouseError('batch_not_supported');
-    this.dispatch(session, messages, response, true);
+    this.dispatch(session, messages, response, true, request.headers);
   }
 
-  private async initialize(response: ServerResponse, view: SessionView, message: JsonRpcRequest, identity: Identity): Promise<void> {
+  private async initialize(response: ServerResponse, view: SessionView, message: JsonRpcRequest, identity: Identity, clientAddress: string): Promise<void> {
     const channel = new HttpChannel(this.options.eventStoreSize, () => primesStreams(session.protocolVersion));
-    const { session, response: result } = await this.handler.initialize(view, message, channel, undefined, identity);
+    const { session, response: result } = await this.handler.initialize(view, message, channel, undefined, identity, clientAddress);
     response.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': session.id }).end(JSON.stringify(result));
   }
 
-  private dispatch(session: ClientSession, messages: JsonRpcMessage[], response: ServerResponse, isBatch: boolean): void {
+  /** `headers`: the POST's, where a client's trace context may be (read by the tracer only). */
+  private dispatch(session: ClientSession, messages: JsonRpcMessage[], response: ServerResponse, isBatch: boolean, headers: IncomingHttpHeaders): void {
     const channel = session.channel as HttpChannel;
     const requests: JsonRpcRequest[] = [];
     for (const message of messages) {
@@ -267,7 +269,7 @@ export class StreamableHttpFrontend {
     const exchange = new PostExchange(channel, response, requests.map((item) => item.id), isBatch);
     for (const item of requests) {
       channel.exchanges.set(item.id, exchange);
-      this.handler.request(session, item).then(
+      this.handler.request(session, item, headers).then(
         (outcome) => {
           // Idle time counts from the last answer, not the last request: a long call is activity.
           session.touch();

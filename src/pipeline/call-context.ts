@@ -1,3 +1,4 @@
+import type { CallTrace } from '../core/index.js';
 import type { JsonRpcRequest, Params } from '../protocol/index.js';
 import type { ClientSession } from '../session/index.js';
 
@@ -31,7 +32,14 @@ export class CallContext {
     readonly session: ClientSession,
     readonly request: JsonRpcRequest,
     private readonly resolver: TargetResolver | undefined,
+    /** The request's trace, when tracing is on: filters that do I/O open a step under it. */
+    readonly trace: CallTrace | undefined = undefined,
   ) {}
+
+  /** The client's address (see ClientSession.clientAddress): a field read, nothing made per call. */
+  get clientAddress(): string {
+    return this.session.clientAddress;
+  }
 
   /** The server and name this request goes to (tools/call, prompts/get, resources/read …). */
   target(): Promise<CallTarget | undefined> {

@@ -1,4 +1,5 @@
 export * from './server-spec.js';
+export * from './limit-spec.js';
 export type * from './store.js';
 export { AUDIT_GENESIS_HASH, auditHash, verifyAudit } from './audit-store.js';
 export type { AuditCall, AuditResult, AuditEntry, AuditRecord, AuditOutcome, AuditLink, AuditQuery, AuditStore, AuditProblem, AuditVerification } from './audit-store.js';

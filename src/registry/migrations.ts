@@ -53,6 +53,8 @@ export interface RegistryTables {
   };
   /** `spec` is the policy's JSON. */
   policies: { id: string; position: number; spec: string; source: string; created_at: string; updated_at: string };
+  /** `spec` is the limit rule's JSON, its name included. */
+  limit_rules: { name: string; position: number; spec: string; source: string; created_at: string; updated_at: string };
 }
 
 interface Migration {
@@ -257,6 +259,22 @@ const migrations: readonly Migration[] = [
         .addColumn('seq', 'bigint', (column) => column.notNull())
         .addColumn('hash', 'text', (column) => column.notNull())
         .addColumn('pruned_at', 'text', (column) => column.notNull())
+        .execute();
+    },
+  },
+  {
+    version: 6,
+    description: 'limit rules',
+    async up(db) {
+      // Like policies: a handful of rows, read whole on every change.
+      await db.schema
+        .createTable('limit_rules')
+        .addColumn('name', 'text', (column) => column.primaryKey())
+        .addColumn('position', 'integer', (column) => column.notNull())
+        .addColumn('spec', 'text', (column) => column.notNull())
+        .addColumn('source', 'text', (column) => column.notNull())
+        .addColumn('created_at', 'text', (column) => column.notNull())
+        .addColumn('updated_at', 'text', (column) => column.notNull())
         .execute();
     },
   },

@@ -3,6 +3,8 @@ import { GatehouseError, formatIssues, type Identity } from '../core/index.js';
 import { ApiKeyService } from './api-key-service.js';
 import type { ApiKey, CreateApiKeyInput, IssuedApiKey, RotateApiKeyInput, RotatedApiKey } from './api-keys.js';
 import { checkStdioRegistration } from './command-policy.js';
+import { compareEffectiveLimitRules, limitRuleNotFound, validLimitRule, validLimitRuleReplacement } from './limit-records.js';
+import type { LimitRuleSpec } from './limit-spec.js';
 import { compareEffectivePolicies, filePolicyId, newPolicyId, validPolicy } from './policy-records.js';
 import {
   SERVER_NAME,
@@ -14,7 +16,7 @@ import {
   type ServerStatus,
   type VirtualServerSpec,
 } from './server-spec.js';
-import type { HealthSample, HealthSummary, LearntState, PolicyRecord, ServerRecord, Store, ToolFingerprint, VirtualServerRecord } from './store.js';
+import type { HealthSample, HealthSummary, LearntState, LimitRuleRecord, PolicyRecord, ServerRecord, Store, ToolFingerprint, VirtualServerRecord } from './store.js';
 
 export interface RegistryOptions {
   readonly store: Store;
@@ -38,6 +40,8 @@ export interface FileDeclarations {
    * caller that does not deal in policies must not wipe them); an empty list removes them.
    */
   readonly policies?: readonly PolicySpec[] | undefined;
+  /** `limits.rules`, in file order; left out, the file's rules in the store are left as they are (as for policies). */
+  readonly limits?: readonly LimitRuleSpec[] | undefined;
 }
 
 /** What the gateway should serve now: approved, enabled servers and enabled virtual servers. */
@@ -71,6 +75,8 @@ export class Registry {
   private virtualRecords = new Map<string, VirtualServerRecord>();
   /** File policies first, then API ones, each by position: the order `policies()` hands them out in. */
   private policyList: readonly PolicyRecord[] = [];
+  /** File rules first, then API ones, each by position. */
+  private limitRuleList: readonly LimitRuleRecord[] = [];
   private learnt = new Map<string, LearntState>();
   /**
    * The file's server specs as loaded (with `${VAR}` values resolved). The store keeps a copy with
@@ -143,6 +149,19 @@ export class Registry {
     return this.policyList.find((record) => record.id === id);
   }
 
+  /** The limit rules in force, the file's first, then the API's. */
+  limitRules(): LimitRuleSpec[] {
+    return this.limitRuleList.map((record) => record.spec);
+  }
+
+  limitRuleRecords(): LimitRuleRecord[] {
+    return [...this.limitRuleList];
+  }
+
+  limitRule(name: string): LimitRuleRecord | undefined {
+    return this.limitRuleList.find((record) => record.name === name);
+  }
+
   learntState(name: string): LearntState | undefined {
     return this.learnt.get(name);
   }
@@ -197,6 +216,7 @@ export class Registry {
         await store.putVirtualServer({ name, spec, source: 'file' });
       }
       if (file.policies !== undefined) await this.seedPolicies(file.policies);
+      if (file.limits !== undefined) await this.seedLimitRules(file.limits);
       await this.reload(secretsChanged);
     });
   }
@@ -219,6 +239,25 @@ export class Registry {
       // API ids are random with their own prefix, so only a store written by hand gets here.
       if (existing?.source === 'api') this.warn('the config file declares a policy id used through the API; the file wins', id);
       await store.putPolicy({ id, position, spec, source: 'file' });
+    }
+  }
+
+  /**
+   * Makes the store's file rules exactly the file's, each at its place in `limits.rules`, written only
+   * when it differs. A file rule takes its name from an API rule (the file wins, as for servers).
+   */
+  private async seedLimitRules(rules: readonly LimitRuleSpec[]): Promise<void> {
+    const { store } = this.options;
+    const stored = new Map((await store.listLimitRules()).map((record) => [record.name, record]));
+    const wanted = new Set(rules.map((rule) => rule.name));
+    for (const record of stored.values()) {
+      if (record.source === 'file' && !wanted.has(record.name)) await store.deleteLimitRule(record.name);
+    }
+    for (const [position, spec] of rules.entries()) {
+      const existing = stored.get(spec.name);
+      if (existing?.source === 'file' && existing.position === position && sameJson(existing.spec, spec)) continue;
+      if (existing?.source === 'api') this.warn('the config file declares a limit rule named like one made through the API; the file wins', spec.name);
+      await store.putLimitRule({ name: spec.name, position, spec, source: 'file' });
     }
   }
 
@@ -360,6 +399,47 @@ export class Registry {
     });
   }
 
+  // ---- limit rules ----------------------------------------------------------------------------
+
+  /** Adds a rule after every API rule there is; its name must be free among the file's and the API's. */
+  createLimitRule(input: unknown, actor: string): Promise<LimitRuleRecord> {
+    return this.exclusive(async () => {
+      const spec = validLimitRule(input);
+      const { store } = this.options;
+      // From the store, not this replica's copy: another replica may have added it since the last poll.
+      const records = await store.listLimitRules();
+      if (records.some((record) => record.name === spec.name)) {
+        throw new GatehouseError('name_taken', `A limit rule named "${spec.name}" exists.`, { name: spec.name });
+      }
+      const position = records.reduce((next, record) => (record.source === 'api' ? Math.max(next, record.position + 1) : next), 0);
+      const record = await store.putLimitRule({ name: spec.name, position, spec, source: 'api' });
+      await this.audit(actor, 'limit.create', spec.name, { spec });
+      await this.reload();
+      return record;
+    });
+  }
+
+  /** Replaces an API rule; it keeps its name, position and createdAt (and its counters, keyed by name). */
+  replaceLimitRule(name: string, input: unknown, actor: string): Promise<LimitRuleRecord> {
+    return this.exclusive(async () => {
+      const existing = await this.writableLimitRule(name);
+      const spec = validLimitRuleReplacement(name, input);
+      const record = await this.options.store.putLimitRule({ name, position: existing.position, spec, source: 'api' });
+      await this.audit(actor, 'limit.replace', name, { spec, previous: existing.spec });
+      await this.reload();
+      return record;
+    });
+  }
+
+  deleteLimitRule(name: string, actor: string): Promise<void> {
+    return this.exclusive(async () => {
+      const existing = await this.writableLimitRule(name);
+      await this.options.store.deleteLimitRule(name);
+      await this.audit(actor, 'limit.delete', name, { spec: existing.spec });
+      await this.reload();
+    });
+  }
+
   // ---- API keys (src/registry/api-key-service.ts) ---------------------------------------------
 
   /** Makes a key. The token is in the answer and nowhere else: the store keeps the hash of its secret. */
@@ -436,16 +516,19 @@ export class Registry {
   private async reload(forceNotify = false): Promise<void> {
     const { store } = this.options;
     const revision = await store.revision();
-    const [servers, virtuals, policies] = await Promise.all([store.listServers(), store.listVirtualServers(), store.listPolicies()]);
+    const [servers, virtuals, policies, limitRules] = await Promise.all([store.listServers(), store.listVirtualServers(), store.listPolicies(), store.listLimitRules()]);
     policies.sort(compareEffectivePolicies);
+    limitRules.sort(compareEffectiveLimitRules);
     const changed =
       forceNotify ||
       !sameJson([...this.serverRecords.values()], servers) ||
       !sameJson([...this.virtualRecords.values()], virtuals) ||
-      !sameJson(this.policyList, policies);
+      !sameJson(this.policyList, policies) ||
+      !sameJson(this.limitRuleList, limitRules);
     this.serverRecords = new Map(servers.map((record) => [record.name, record]));
     this.virtualRecords = new Map(virtuals.map((record) => [record.name, record]));
     this.policyList = policies;
+    this.limitRuleList = limitRules;
     this.lastRevision = revision;
     if (changed) for (const listener of this.listeners) listener();
   }
@@ -484,6 +567,16 @@ export class Registry {
     if (record === undefined) throw policyNotFound(id);
     if (record.source === 'file') {
       throw new GatehouseError('read_only_record', `Policy ${id} is auth.policies[${record.position}] in the config file.`, { id });
+    }
+    return record;
+  }
+
+  /** Read from the store, not this replica's copy, so a rule another replica just made can be changed here. */
+  private async writableLimitRule(name: string): Promise<LimitRuleRecord> {
+    const record = await this.options.store.getLimitRule(name);
+    if (record === undefined) throw limitRuleNotFound(name);
+    if (record.source === 'file') {
+      throw new GatehouseError('read_only_record', `Limit rule "${name}" is limits.rules[${record.position}] in the config file.`, { name });
     }
     return record;
   }

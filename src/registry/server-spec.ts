@@ -22,6 +22,32 @@ export const circuitBreakerSchema = z
   })
   .describe('Stops calling a server that keeps failing (tool errors do not count: they are answers), then tries it again.');
 
+/** Finagle's RetryBudget and tower's Budget (src/upstreams/retry-budget.ts): the same three numbers. */
+export const retryBudgetSchema = z
+  .strictObject({
+    percent: z
+      .number()
+      .min(0)
+      .max(10)
+      .default(0.2)
+      .describe('Retries allowed as a share of the requests of the last `windowMs` (0.2: at most 20% more traffic from retries); 0 leaves only the reserve.'),
+    minPerSecond: z
+      .number()
+      .min(0)
+      .default(3)
+      .describe('A reserve of retries per second on top of the share, so a quiet server can still have one; with percent 0 and this 0, nothing is retried.'),
+    windowMs: z.number().int().min(1_000).max(600_000).default(10_000).describe('How far back requests earn retries (and retries count against them).'),
+  })
+  .describe('Caps the retries of failed requests to a server, so that retries never multiply the load on a server that is already failing.');
+
+export const crashLoopSchema = z
+  .strictObject({
+    maxRestarts: z.number().int().min(0).default(5).describe('Unplanned exits (crashes, failed starts) tolerated within `windowMs`; one more marks the server down. 0 turns detection off.'),
+    windowMs: z.number().int().positive().default(60_000),
+    cooldownMs: z.number().int().positive().default(300_000).describe('How long a server in a crash loop stays down (calls fail at once, nothing is spawned) before it is started again.'),
+  })
+  .describe('Stops restarting a stdio server that keeps crashing: it is reported down ("crash loop") instead of spinning.');
+
 const commonServerFields = {
   title: z.string().optional().describe('Human-readable name shown in lists.'),
   description: z.string().optional(),
@@ -41,6 +67,7 @@ const commonServerFields = {
     .default([])
     .describe('Timeouts for some tools of this server (the first entry that matches wins), e.g. long-running exports.'),
   circuitBreaker: circuitBreakerSchema.optional().describe('Overrides upstreamDefaults.circuitBreaker.'),
+  retryBudget: retryBudgetSchema.optional().describe('Overrides upstreamDefaults.retryBudget.'),
   fallback: z
     .string()
     .regex(SERVER_NAME, SERVER_NAME_RULE)
@@ -74,7 +101,34 @@ const stdioServer = z
           'stdio carries no link between a sampling/elicitation request and the call that caused it, so use it only for ' +
           'servers that make no such requests.',
       ),
+    replicas: z
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe(
+        'A pool of this many processes (implies isolation: shared). Each client session is placed on one process (power of two ' +
+          'choices on latency × load) and stays there; when a process dies its sessions move to another and it restarts with backoff.',
+      ),
+    idleShutdownMs: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe('Overrides upstreamDefaults.idleShutdownMs: a per-session process with no request for this long is stopped (0: never).'),
+    maxMemoryMb: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('Overrides upstreamDefaults.maxMemoryMb: a process (with its children) whose resident memory exceeds this is restarted between calls.'),
+    crashLoop: crashLoopSchema.optional().describe('Overrides upstreamDefaults.crashLoop.'),
     ...commonServerFields,
+  })
+  .refine((spec) => spec.replicas === undefined || spec.replicas === 1 || spec.isolation === 'shared', {
+    message: 'A pool (`replicas` > 1) shares each process between sessions: leave `isolation` out or set it to shared.',
+    path: ['isolation'],
   })
   .describe('A server spawned as a child process, spoken to over stdin/stdout.');
 
@@ -139,6 +193,14 @@ const httpServer = z
           'move to another.',
       ),
     headers: z.record(z.string(), z.string()).default({}).describe('Sent on every request to this server (credentials live here, never the client\'s).'),
+    healthPath: z
+      .string()
+      .regex(/^\/[^\s]*$/, 'a path starting with /, e.g. /healthz')
+      .optional()
+      .describe(
+        'An HTTP health check on each endpoint (GET <endpoint origin><healthPath>, healthy on 2xx) at every health check, beside the ' +
+          'MCP ping. An endpoint that fails it takes no new sessions and its sessions move while another endpoint is healthy.',
+      ),
     oauth: z
       .strictObject({
         tokenUrl: z.url({ protocol: /^https?$/ }).describe('The authorization server\'s token endpoint.'),
@@ -189,13 +251,19 @@ export function primaryUrlOf(spec: Pick<HttpServerSpec, 'url' | 'urls'>): string
   return spec.url ?? endpointUrl(spec.urls![0]!);
 }
 
-/** `transport` may be left out: `command` means stdio, `url` means Streamable HTTP. */
+/**
+ * `transport` may be left out: `command` means stdio, `url` means Streamable HTTP. A stdio pool
+ * (`replicas` > 1) without `isolation` is shared: the per-session default cannot hold for a pool.
+ */
 export const serverSchema = z.preprocess(
   (value) => {
-    if (typeof value !== 'object' || value === null || Array.isArray(value) || 'transport' in value) return value;
-    if ('command' in value) return { ...value, transport: 'stdio' };
-    if ('url' in value || 'urls' in value) return { ...value, transport: 'streamable-http' };
-    return value;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+    const pool = 'command' in value && 'replicas' in value && typeof value.replicas === 'number' && value.replicas > 1 && !('isolation' in value);
+    const spec: object = pool ? { ...value, isolation: 'shared' } : value;
+    if ('transport' in spec) return spec;
+    if ('command' in spec) return { ...spec, transport: 'stdio' };
+    if ('url' in spec || 'urls' in spec) return { ...spec, transport: 'streamable-http' };
+    return spec;
   },
   z.discriminatedUnion('transport', [stdioServer, httpServer]),
 );

@@ -5,6 +5,7 @@ import {
   checkPageLimit,
   compareApiKeys,
   compareFingerprints,
+  compareLimitRules,
   comparePolicies,
   compareText,
   duplicateApiKey,
@@ -22,6 +23,7 @@ import type {
   HealthSample,
   HealthSummary,
   LearntState,
+  LimitRuleRecord,
   OAuthFlowRecord,
   Page,
   PolicyRecord,
@@ -44,6 +46,7 @@ export class MemoryStore implements Store {
   private readonly servers = new Map<string, ServerRecord>();
   private readonly virtualServers = new Map<string, VirtualServerRecord>();
   private readonly policies = new Map<string, PolicyRecord>();
+  private readonly limitRules = new Map<string, LimitRuleRecord>();
   private readonly learnt = new Map<string, LearntState>();
   /** server → "tool\0fingerprint" → row */
   private readonly fingerprints = new Map<string, Map<string, ToolFingerprint>>();
@@ -146,6 +149,35 @@ export class MemoryStore implements Store {
 
   async deletePolicy(id: string): Promise<boolean> {
     const deleted = this.policies.delete(id);
+    if (deleted) this.currentRevision += 1;
+    return deleted;
+  }
+
+  async listLimitRules(): Promise<LimitRuleRecord[]> {
+    return structuredClone([...this.limitRules.values()].sort(compareLimitRules));
+  }
+
+  async getLimitRule(name: string): Promise<LimitRuleRecord | undefined> {
+    return structuredClone(this.limitRules.get(name));
+  }
+
+  async putLimitRule(record: Omit<LimitRuleRecord, 'createdAt' | 'updatedAt'>): Promise<LimitRuleRecord> {
+    const now = this.now();
+    const stored: LimitRuleRecord = {
+      name: record.name,
+      position: record.position,
+      spec: structuredClone(record.spec),
+      source: record.source,
+      createdAt: this.limitRules.get(record.name)?.createdAt ?? now,
+      updatedAt: now,
+    };
+    this.limitRules.set(record.name, stored);
+    this.currentRevision += 1;
+    return structuredClone(stored);
+  }
+
+  async deleteLimitRule(name: string): Promise<boolean> {
+    const deleted = this.limitRules.delete(name);
     if (deleted) this.currentRevision += 1;
     return deleted;
   }

@@ -1,5 +1,5 @@
 import { GatehouseError } from '../core/index.js';
-import type { ApiKeyRecord, HealthSample, HealthSummary, PolicyRecord, ToolFingerprint } from './store.js';
+import type { ApiKeyRecord, HealthSample, HealthSummary, LimitRuleRecord, PolicyRecord, ToolFingerprint } from './store.js';
 
 /**
  * What the memory, SQLite and PostgreSQL stores share, so that the three give the same answers to
@@ -45,6 +45,11 @@ export function byName<T extends { readonly name: string }>(left: T, right: T): 
 /** By position; records at the same position (two replicas adding at once) by id. */
 export function comparePolicies(left: PolicyRecord, right: PolicyRecord): number {
   return left.position - right.position || compareText(left.id, right.id);
+}
+
+/** By position; rules at the same position (two replicas adding at once) by name. */
+export function compareLimitRules(left: LimitRuleRecord, right: LimitRuleRecord): number {
+  return left.position - right.position || compareText(left.name, right.name);
 }
 
 export function compareFingerprints(left: ToolFingerprint, right: ToolFingerprint): number {

@@ -1,6 +1,7 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import { SqlAuditStore, type SyncStatementRunner } from './audit-store-sql.js';
 import type { RegistryTables, SqlDialectName } from './migrations.js';
+import type { LimitRuleSpec } from './limit-spec.js';
 import type { PolicySpec, ServerSpec, ServerStatus, VirtualServerSpec } from './server-spec.js';
 import {
   byName,
@@ -8,6 +9,7 @@ import {
   checkPageLimit,
   compareApiKeys,
   compareFingerprints,
+  compareLimitRules,
   comparePolicies,
   compareText,
   duplicateApiKey,
@@ -24,6 +26,7 @@ import type {
   HealthSample,
   HealthSummary,
   LearntState,
+  LimitRuleRecord,
   OAuthFlowRecord,
   Page,
   PolicyRecord,
@@ -85,6 +88,17 @@ function toPolicyRecord(row: Row<'policies'>): PolicyRecord {
     id: row.id,
     position: row.position,
     spec: parseJson<PolicySpec>(row.spec),
+    source: row.source as RecordSource,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toLimitRuleRecord(row: Row<'limit_rules'>): LimitRuleRecord {
+  return {
+    name: row.name,
+    position: row.position,
+    spec: parseJson<LimitRuleSpec>(row.spec),
     source: row.source as RecordSource,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -290,6 +304,45 @@ export class SqlStore implements Store {
     return this.run((db) =>
       db.transaction().execute(async (transaction) => {
         const result = await transaction.deleteFrom('policies').where('id', '=', id).executeTakeFirst();
+        const deleted = result.numDeletedRows > 0n;
+        if (deleted) await this.bumpRevision(transaction);
+        return deleted;
+      }),
+    );
+  }
+
+  listLimitRules(): Promise<LimitRuleRecord[]> {
+    return this.run(async (db) => (await db.selectFrom('limit_rules').selectAll().execute()).map(toLimitRuleRecord).sort(compareLimitRules));
+  }
+
+  getLimitRule(name: string): Promise<LimitRuleRecord | undefined> {
+    return this.run(async (db) => {
+      const row = await db.selectFrom('limit_rules').selectAll().where('name', '=', name).executeTakeFirst();
+      return row === undefined ? undefined : toLimitRuleRecord(row);
+    });
+  }
+
+  async putLimitRule(record: Omit<LimitRuleRecord, 'createdAt' | 'updatedAt'>): Promise<LimitRuleRecord> {
+    const now = this.now();
+    const fields = { position: record.position, spec: JSON.stringify(record.spec), source: record.source, updated_at: now };
+    return this.run((db) =>
+      db.transaction().execute(async (transaction) => {
+        const row = await transaction
+          .insertInto('limit_rules')
+          .values({ name: record.name, created_at: now, ...fields })
+          .onConflict((conflict) => conflict.column('name').doUpdateSet(fields))
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await this.bumpRevision(transaction);
+        return toLimitRuleRecord(row);
+      }),
+    );
+  }
+
+  deleteLimitRule(name: string): Promise<boolean> {
+    return this.run((db) =>
+      db.transaction().execute(async (transaction) => {
+        const result = await transaction.deleteFrom('limit_rules').where('name', '=', name).executeTakeFirst();
         const deleted = result.numDeletedRows > 0n;
         if (deleted) await this.bumpRevision(transaction);
         return deleted;

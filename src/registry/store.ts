@@ -1,4 +1,5 @@
 import type { AuditStore } from './audit-store.js';
+import type { LimitRuleSpec } from './limit-spec.js';
 import type { PolicySpec, ServerSpec, ServerStatus, VirtualServerSpec } from './server-spec.js';
 
 /**
@@ -39,6 +40,20 @@ export interface PolicyRecord {
    */
   readonly position: number;
   readonly spec: PolicySpec;
+  readonly source: RecordSource;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/**
+ * A limit rule (traffic management, issue #6), keyed by its name: refusals and counters name it. The
+ * config file's rules are seeded with `source: 'file'` and their place in `limits.rules` as position.
+ */
+export interface LimitRuleRecord {
+  readonly name: string;
+  /** Listing order within its source; every matching rule applies whatever the order. */
+  readonly position: number;
+  readonly spec: LimitRuleSpec;
   readonly source: RecordSource;
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -176,8 +191,16 @@ export interface Store {
   /** True when a record was deleted. Bumps the revision when it was. */
   deletePolicy(id: string): Promise<boolean>;
 
+  /** Ordered by position, ties by name. */
+  listLimitRules(): Promise<LimitRuleRecord[]>;
+  getLimitRule(name: string): Promise<LimitRuleRecord | undefined>;
+  /** Inserts or replaces; keeps `createdAt` of an existing record. Bumps the revision. */
+  putLimitRule(record: Omit<LimitRuleRecord, 'createdAt' | 'updatedAt'>): Promise<LimitRuleRecord>;
+  /** True when a record was deleted. Bumps the revision when it was. */
+  deleteLimitRule(name: string): Promise<boolean>;
+
   /**
-   * A number that grows whenever servers, virtual servers or policies change, so that replicas sharing one
+   * A number that grows whenever servers, virtual servers, policies or limit rules change, so that replicas sharing one
    * database notice each other's changes by polling one row.
    */
   revision(): Promise<number>;

@@ -46,4 +46,6 @@ export class RelayState {
   readonly loggingServers = new Set<string>();
   /** The level from logging/setLevel, sent in `_meta` to 2026-07-28 servers (which have no setLevel). */
   logLevel: string | undefined;
+  /** The connection each server's calls went to last: a different one means the session moved (session-setup.ts). */
+  readonly clients = new Map<string, UpstreamClient>();
 }

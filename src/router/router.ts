@@ -1,4 +1,4 @@
-import { ANONYMOUS, GATEWAY_VERSION, GatehouseError, toGatehouseError } from '../core/index.js';
+import { ANONYMOUS, GATEWAY_VERSION, GatehouseError, toGatehouseError, type CallTrace } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
 import {
   Method,
@@ -25,6 +25,7 @@ import { InputBridge, newInputWaiter } from './input-bridge.js';
 import type { ClientLink } from './client-link.js';
 import { exposedUri } from './names.js';
 import { RelayState, type InflightCall } from './relay-state.js';
+import { setUpAgain } from './session-setup.js';
 import { serverView, type View } from './view.js';
 
 export interface RouterOptions {
@@ -70,6 +71,8 @@ interface ForwardedCall extends InflightCall {
   readonly idempotent: boolean;
   readonly tool: Params | undefined;
   readonly retry: number;
+  /** The client request's trace (tracing on), under which each attempt opens its upstream-call span. */
+  readonly trace: CallTrace | undefined;
   /** performance.now() when sent, 0 when the server has one endpoint (nothing to balance). */
   readonly startedAt: number;
 }
@@ -183,8 +186,8 @@ export class Router implements ServerMessageHandler {
     }
   }
 
-  /** Routes one client request (everything but initialize and ping). */
-  async route(session: ClientLink, request: JsonRpcRequest): Promise<RouteOutcome> {
+  /** Routes one client request (everything but initialize and ping); `trace` when tracing is on. */
+  async route(session: ClientLink, request: JsonRpcRequest, trace?: CallTrace): Promise<RouteOutcome> {
     const params = request.params ?? {};
     switch (request.method) {
       case Method.toolsList:
@@ -196,23 +199,23 @@ export class Router implements ServerMessageHandler {
       case Method.resourceTemplatesList:
         return this.list(session, 'resourceTemplates', request.id, params);
       case Method.toolsCall:
-        return this.callTool(session, request, params);
+        return this.callTool(session, request, params, trace);
       case Method.promptsGet:
-        return this.getPrompt(session, request, params);
+        return this.getPrompt(session, request, params, trace);
       case Method.resourcesRead:
-        return this.byUri(session, request, params);
+        return this.byUri(session, request, params, trace);
       case Method.resourcesSubscribe:
       case Method.resourcesUnsubscribe:
-        return this.subscription(session, request, params);
+        return this.subscription(session, request, params, trace);
       case Method.completionComplete:
-        return this.complete(session, request, params);
+        return this.complete(session, request, params, trace);
       case Method.loggingSetLevel:
-        return this.setLevel(session, request, params);
+        return this.setLevel(session, request, params, trace);
       default:
         // One server's own endpoint passes through methods the gateway does not know (experimental, newer).
         // (Not for a caller narrowed by policies: an unknown method could reach what they may not use.)
         if (session.view.kind === 'server' && session.view.permits === undefined) {
-          return this.forward(session, session.view.servers[0]!, request, params);
+          return this.forward(session, session.view.servers[0]!, request, params, trace);
         }
         throw new GatehouseError('method_not_found', `"${request.method.slice(0, 100)}" is not a method this endpoint serves.`);
     }
@@ -226,7 +229,7 @@ export class Router implements ServerMessageHandler {
     return { id, serialisedResult: this.catalog.page(list, params.cursor, session.stateless === true) };
   }
 
-  private async callTool(session: ClientLink, request: JsonRpcRequest, params: Params): Promise<RouteOutcome> {
+  private async callTool(session: ClientLink, request: JsonRpcRequest, params: Params, trace: CallTrace | undefined): Promise<RouteOutcome> {
     const name = params.name;
     if (typeof name !== 'string') throw new GatehouseError('invalid_params', 'tools/call needs a string "name".');
     try {
@@ -242,12 +245,12 @@ export class Router implements ServerMessageHandler {
       const idempotent = annotations?.idempotentHint === true || annotations?.readOnlyHint === true;
       let outcome: RouteOutcome;
       try {
-        outcome = await this.forward(session, target.server, request, target.original === name ? params : { ...params, name: target.original }, idempotent, target.item);
+        outcome = await this.forward(session, target.server, request, target.original === name ? params : { ...params, name: target.original }, trace, idempotent, target.item);
       } catch (error) {
         const fallback = await this.fallbackFor(session, target.server, target.original, params.arguments, error, idempotent);
         if (fallback === undefined) throw error;
         this.options.logger.info({ server: target.server, fallback: fallback.server, tool: target.original, reason: toGatehouseError(error).message }, 'tool call sent to the fallback server');
-        outcome = await this.forward(session, fallback.server, request, { ...params, name: target.original }, idempotent, fallback.item);
+        outcome = await this.forward(session, fallback.server, request, { ...params, name: target.original }, trace, idempotent, fallback.item);
       }
       if (outcome && 'result' in outcome) outcome.result = adaptToolResultForRevision(outcome.result, session.protocolVersion);
       return outcome;
@@ -290,21 +293,21 @@ export class Router implements ServerMessageHandler {
     return { server: name, item: target.item };
   }
 
-  private async getPrompt(session: ClientLink, request: JsonRpcRequest, params: Params): Promise<RouteOutcome> {
+  private async getPrompt(session: ClientLink, request: JsonRpcRequest, params: Params, trace: CallTrace | undefined): Promise<RouteOutcome> {
     const name = params.name;
     if (typeof name !== 'string') throw new GatehouseError('invalid_params', `${request.method} needs a string "name".`);
     const target = await resolveName(this.catalog, this.options.separator, session.view, 'prompts', name);
     if (!target) throw new GatehouseError('prompt_not_found', `No prompt named "${name.slice(0, 200)}".`);
     checkCall(session, target.server, 'prompts', target.original, params.arguments);
-    return this.forward(session, target.server, request, target.original === name ? params : { ...params, name: target.original }, true);
+    return this.forward(session, target.server, request, target.original === name ? params : { ...params, name: target.original }, trace, true);
   }
 
-  private async byUri(session: ClientLink, request: JsonRpcRequest, params: Params): Promise<RouteOutcome> {
+  private async byUri(session: ClientLink, request: JsonRpcRequest, params: Params, trace: CallTrace | undefined): Promise<RouteOutcome> {
     const uri = params.uri;
     if (typeof uri !== 'string') throw new GatehouseError('invalid_params', `${request.method} needs a string "uri".`);
     const target = await resolveUri(this.catalog, session.view, uri);
     checkCall(session, target.server, 'resources', target.uri, {});
-    const response = await this.forward(session, target.server, request, target.uri === uri ? params : { ...params, uri: target.uri }, true);
+    const response = await this.forward(session, target.server, request, target.uri === uri ? params : { ...params, uri: target.uri }, trace, true);
     // Contents echo the server's URI; show the client the one it asked for.
     if (response && 'result' in response && session.view.prefixed && Array.isArray(response.result.contents)) {
       response.result.contents = (response.result.contents as Params[]).map((item) =>
@@ -314,7 +317,7 @@ export class Router implements ServerMessageHandler {
     return response;
   }
 
-  private async subscription(session: ClientLink, request: JsonRpcRequest, params: Params): Promise<RouteOutcome> {
+  private async subscription(session: ClientLink, request: JsonRpcRequest, params: Params, trace: CallTrace | undefined): Promise<RouteOutcome> {
     const uri = params.uri;
     if (typeof uri !== 'string') throw new GatehouseError('invalid_params', `${request.method} needs a string "uri".`);
     const target = await resolveUri(this.catalog, session.view, uri);
@@ -324,7 +327,7 @@ export class Router implements ServerMessageHandler {
     const response =
       identity !== undefined && isModernRevision(identity.protocolVersion)
         ? ({ jsonrpc: '2.0', id: request.id, result: {} } as const)
-        : await this.forward(session, target.server, request, { ...params, uri: target.uri }, true);
+        : await this.forward(session, target.server, request, { ...params, uri: target.uri }, trace, true);
     if (response && 'result' in response) {
       const subscriptions = this.relayOf(session).subscriptions;
       if (request.method === Method.resourcesSubscribe) subscriptions.set(uri, target);
@@ -333,22 +336,22 @@ export class Router implements ServerMessageHandler {
     return response;
   }
 
-  private async complete(session: ClientLink, request: JsonRpcRequest, params: Params): Promise<RouteOutcome> {
+  private async complete(session: ClientLink, request: JsonRpcRequest, params: Params, trace: CallTrace | undefined): Promise<RouteOutcome> {
     const ref = params.ref as Params | undefined;
     if (!ref || typeof ref.type !== 'string') throw new GatehouseError('invalid_params', 'completion/complete needs a "ref".');
     if (ref.type === 'ref/prompt' && typeof ref.name === 'string') {
       const target = await resolveName(this.catalog, this.options.separator, session.view, 'prompts', ref.name);
       if (!target) throw new GatehouseError('prompt_not_found', `No prompt named "${ref.name.slice(0, 200)}".`);
-      return this.forward(session, target.server, request, { ...params, ref: { ...ref, name: target.original } }, true);
+      return this.forward(session, target.server, request, { ...params, ref: { ...ref, name: target.original } }, trace, true);
     }
     if (ref.type === 'ref/resource' && typeof ref.uri === 'string') {
       const target = await resolveUri(this.catalog, session.view, ref.uri);
-      return this.forward(session, target.server, request, { ...params, ref: { ...ref, uri: target.uri } }, true);
+      return this.forward(session, target.server, request, { ...params, ref: { ...ref, uri: target.uri } }, trace, true);
     }
     throw new GatehouseError('invalid_params', 'completion/complete: unknown ref type.');
   }
 
-  private async setLevel(session: ClientLink, request: JsonRpcRequest, params: Params): Promise<RouteOutcome> {
+  private async setLevel(session: ClientLink, request: JsonRpcRequest, params: Params, trace: CallTrace | undefined): Promise<RouteOutcome> {
     const relay = this.relayOf(session);
     if (typeof params.level === 'string') relay.logLevel = params.level;
     // 2026-07-28 servers have no logging/setLevel: the level travels in each request's _meta instead.
@@ -360,7 +363,7 @@ export class Router implements ServerMessageHandler {
     const outcomes = await Promise.allSettled(
       targets.map((server) => {
         relay.loggingServers.add(server);
-        return this.forward(session, server, { ...request }, params, true);
+        return this.forward(session, server, { ...request }, params, trace, true);
       }),
     );
     const failed = outcomes.find((outcome) => outcome.status === 'fulfilled' && outcome.value && 'error' in outcome.value);
@@ -377,6 +380,7 @@ export class Router implements ServerMessageHandler {
     server: string,
     request: JsonRpcRequest,
     params: Params,
+    trace: CallTrace | undefined,
     idempotent = false,
     tool?: Params,
     retry = 0,
@@ -401,7 +405,7 @@ export class Router implements ServerMessageHandler {
         // idempotent one (the endpoint that just refused will likely refuse again; each try counts
         // toward its circuit). Never after a timeout.
         if (retriable(error, idempotent || upstream.balanced, upstream.balanced) && (await this.mayRetry(upstream, retry))) {
-          return this.forward(session, server, request, original, idempotent, tool, retry + 1);
+          return this.forward(session, server, request, original, trace, idempotent, tool, retry + 1);
         }
         throw error;
       }
@@ -409,6 +413,11 @@ export class Router implements ServerMessageHandler {
     const breaker = client.endpoint.breaker;
     breaker.admit();
     const relay = this.relayOf(session);
+    const lastClient = relay.clients.get(server);
+    if (lastClient !== client) {
+      relay.clients.set(server, client);
+      if (lastClient !== undefined) setUpAgain(relay, client, upstream.requestTimeoutMs, this.options.logger);
+    }
     const modernUpstream = client.era === 'modern';
     // Both ends 2026-07-28: input_required and its retry pass through untouched (keys, requestState).
     const passInputRequired = stateless && modernUpstream;
@@ -442,6 +451,7 @@ export class Router implements ServerMessageHandler {
       idempotent,
       tool,
       retry,
+      trace,
       // Latency is measured only where a balancer reads it: one endpoint costs no clock reads.
       startedAt: upstream.balanced ? performance.now() : 0,
     };
@@ -463,7 +473,22 @@ export class Router implements ServerMessageHandler {
       const headers = paramHeadersFor(tool.inputSchema, params.arguments);
       if (Object.keys(headers).length > 0) options.headers = headers;
     }
-    const completion = this.settleReply(call, client.request(request.method, params, options), breaker, () => {
+    // Tracing on: this attempt's span context goes upstream in `_meta` (SEP-414, whatever the transport)
+    // and as the W3C traceparent header (HTTP), so the server's own spans join the client's trace.
+    const span = trace?.upstreamCall(server, request.method);
+    if (span !== undefined) {
+      const context = span.tracestate === undefined ? { traceparent: span.traceparent } : { traceparent: span.traceparent, tracestate: span.tracestate };
+      params = { ...params, _meta: { ...(params._meta as Params | undefined), ...context } };
+      options.headers = { ...options.headers, ...context };
+    }
+    const reply = client.request(request.method, params, options);
+    if (span !== undefined) {
+      reply.then(
+        (response) => span.end('error' in response ? String(response.error.code) : undefined),
+        (error: unknown) => span.end(toGatehouseError(error).code),
+      );
+    }
+    const completion = this.settleReply(call, reply, breaker, () => {
       if (relay.inflight.get(request.id) === call) relay.inflight.delete(request.id);
       if (token !== undefined) this.progress.delete(token);
     });
@@ -489,7 +514,7 @@ export class Router implements ServerMessageHandler {
       // A bridged call (input rounds under way for a 2026-07-28 caller) is sent again only if it never left.
       const repeatable = call.idempotent && call.inputs === undefined;
       if (upstream !== undefined && retriable(error, repeatable, upstream.balanced) && (await this.mayRetry(upstream, call.retry)) && !call.cancelled) {
-        return this.forward(call.session, call.server, call.request, call.params, call.idempotent, call.tool, call.retry + 1, call.client.endpoint);
+        return this.forward(call.session, call.server, call.request, call.params, call.trace, call.idempotent, call.tool, call.retry + 1, call.client.endpoint);
       }
       throw error;
     } finally {
@@ -672,6 +697,23 @@ export class Router implements ServerMessageHandler {
   private guessCall(client: UpstreamClient): InflightCall | undefined {
     // Over HTTP a message on no call's stream belongs to no call; stdio and SSE cannot say.
     return client.owner === undefined && !client.relatesMessages ? this.latestCall(client) : undefined;
+  }
+
+  /**
+   * A server's shared connection is back after it was lost (its process restarted): the sessions that
+   * use it set their subscriptions and log level up again at once, since a session that only waits for
+   * updates may never send the call that would find out.
+   */
+  onSharedReconnected(client: UpstreamClient): void {
+    const upstream = this.upstreams.get(client.server);
+    // Sessions with connections of their own (isolation, pools) find out on their next call (forward).
+    if (upstream === undefined || upstream.isolatesSessions || upstream.balanced) return;
+    for (const session of this.options.sessions()) {
+      const relay = this.relays.get(session.id);
+      if (relay === undefined || !session.view.servers.includes(client.server)) continue;
+      relay.clients.set(client.server, client);
+      setUpAgain(relay, client, upstream.requestTimeoutMs, this.options.logger);
+    }
   }
 
   /**

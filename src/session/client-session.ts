@@ -33,6 +33,11 @@ export class ClientSession {
   logLevel: string | undefined;
   /** Who opened the session; every later request must come from the same principal. */
   identity: Identity = ANONYMOUS;
+  /**
+   * The client's address, read once when the session opens: the peer IP of an HTTP client, `stdio`
+   * for the stdio front. Limits can key on it (`key: [client]`) when callers are not authenticated.
+   */
+  clientAddress = '';
   /** A 2026-07-28 request's `Mcp-Param-*` headers (lower-case names), checked against the tool's schema. */
   paramHeaders: Readonly<Record<string, string>> | undefined;
 

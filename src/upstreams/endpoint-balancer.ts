@@ -10,11 +10,11 @@ import type { UpstreamEndpoint } from './upstream-endpoint.js';
  * on one replica), so each one placed is a promise of future calls, and counting it spreads sessions
  * even while they are idle. An endpoint not measured yet is taken to be as fast as the measured ones.
  * Endpoints whose circuit is open (and not ready for a trial) are never picked; among the others, the
- * ones whose last connection failed are picked only when no other is left.
+ * ones whose last connection or health check failed are picked only when no other is left.
  */
 export function pickEndpoint(endpoints: readonly UpstreamEndpoint[], random: () => number = Math.random, avoid?: UpstreamEndpoint): UpstreamEndpoint | undefined {
   let candidates = endpoints.filter((endpoint) => endpoint !== avoid && endpoint.breaker.available);
-  const up = candidates.filter((endpoint) => !endpoint.down);
+  const up = candidates.filter((endpoint) => endpoint.healthy);
   if (up.length > 0) candidates = up;
   if (candidates.length <= 1) return candidates[0];
   const first = Math.floor(random() * candidates.length) % candidates.length;

@@ -10,3 +10,5 @@ export { UpstreamFailure } from './transport.js';
 export { UpstreamEndpoint } from './upstream-endpoint.js';
 export { pickEndpoint, costOf } from './endpoint-balancer.js';
 export { RetryBudget, retryBackoffMs, DEFAULT_RETRY_BUDGET, RETRY_BASE_MS, RETRY_MAX_MS, type RetryBudgetOptions } from './retry-budget.js';
+export { CrashLoop, type CrashLoopOptions } from './crash-loop.js';
+export { residentMemoryMb } from './process-memory.js';

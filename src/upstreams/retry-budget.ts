@@ -3,7 +3,8 @@
  * `percent` on top of the requests of the last `windowMs`, plus a small reserve (`minPerSecond`) so
  * that a quiet server can still have a retry. A server that fails everything is then sent at most
  * ~1.2× its normal traffic, never 3× (two retries for every call): retries must not be what keeps a
- * struggling server down.
+ * struggling server down. Those are the defaults; `upstreamDefaults.retryBudget` and a server's own
+ * `retryBudget` set them (registry/server-spec.ts).
  *
  * The hot path only counts (`deposit()` is one increment, no clock read); requests are placed in time
  * when a retry asks, taken as evenly spread since the previous ask.

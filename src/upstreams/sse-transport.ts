@@ -63,13 +63,14 @@ export class SseTransport implements UpstreamTransport {
     if (this.postUrl === undefined) throw new Error('SSE server announced no usable endpoint');
   }
 
-  async send(message: JsonRpcMessage): Promise<void> {
+  /** `extraHeaders`: this message's own (the W3C traceparent of its upstream-call span, when tracing is on). */
+  async send(message: JsonRpcMessage, extraHeaders?: Readonly<Record<string, string>>): Promise<void> {
     const target = this.postUrl;
     if (target === undefined || this.closed) throw new Error('SSE transport is not connected');
     const response = await this.options.pool.request({
       path: target.pathname + target.search,
       method: 'POST',
-      headers: { ...this.options.headers, 'content-type': 'application/json' },
+      headers: { ...this.options.headers, ...extraHeaders, 'content-type': 'application/json' },
       body: JSON.stringify(message),
       signal: this.abort.signal,
     });

@@ -36,6 +36,11 @@ export class StdioTransport implements UpstreamTransport {
 
   constructor(private readonly options: StdioOptions) {}
 
+  /** The process's id (the leader of its group) once spawned. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   start(sink: MessageSink, onClose: (reason: Error | undefined) => void): Promise<void> {
     const { command, args, env, cwd, logger } = this.options;
     return new Promise((resolve, reject) => {

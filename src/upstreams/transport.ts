@@ -10,9 +10,11 @@ export type MessageSink = (message: JsonRpcMessage, relatedTo: RequestId | undef
  */
 export interface UpstreamTransport {
   readonly kind: 'stdio' | 'streamable-http' | 'sse';
+  /** stdio: the server process's id, for memory sampling. */
+  readonly pid?: number | undefined;
   /** `onLost`: a request's reply will never come (its stream broke); transports that cannot tell never call it. */
   start(sink: MessageSink, onClose: (reason: Error | undefined) => void, onLost?: (id: RequestId, reason: string) => void): Promise<void>;
-  /** `headers`: extra HTTP headers for this one message (2026-07-28 `Mcp-Param-*`); other transports ignore them. */
+  /** `headers`: extra HTTP headers for this one message (2026-07-28 `Mcp-Param-*`, W3C `traceparent`); stdio ignores them. */
   send(message: JsonRpcMessage, headers?: Readonly<Record<string, string>>): Promise<void>;
   /** Called after initialize, so that HTTP transports can send the MCP-Protocol-Version header. */
   setProtocolVersion(version: string): void;

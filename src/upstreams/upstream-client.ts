@@ -39,6 +39,8 @@ export interface ServerMessageHandler {
   onClosed(client: UpstreamClient, reason: Error | undefined): void;
   /** The server's shared connection moved to another of its endpoints (replica), whose lists may differ. */
   onSharedMoved?(server: string): void;
+  /** The shared connection is back after it was lost (a stdio process restarted): sessions set it up again. */
+  onSharedReconnected?(client: UpstreamClient): void;
 }
 
 export interface RequestOptions {
@@ -58,7 +60,7 @@ export interface RequestOptions {
   meta?: RequestEnvelope;
   /** 2026-07-28 servers only: hand an input_required result back as it is (the caller is a 2026-07-28 client too). */
   passInputRequired?: boolean;
-  /** Extra HTTP headers for this request (2026-07-28 `Mcp-Param-*`). */
+  /** Extra HTTP headers for this request (2026-07-28 `Mcp-Param-*`, W3C `traceparent`). */
   headers?: Readonly<Record<string, string>>;
 }
 
@@ -141,6 +143,19 @@ export class UpstreamClient {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** The server process's id (stdio), undefined for HTTP. */
+  get pid(): number | undefined {
+    return this.transport.pid;
+  }
+
+  /**
+   * Grows with every request sent (ids are never reused): a supervisor that sees it unchanged knows the
+   * connection was idle in between, without a clock read per call.
+   */
+  get activity(): number {
+    return this.nextId;
   }
 
   /** Contexts of requests still waiting, oldest first (used to route messages a transport cannot relate). */

@@ -21,6 +21,8 @@ export class UpstreamEndpoint {
   sessions = 0;
   /** The last connection to it failed; cleared by the next success. */
   down = false;
+  /** It failed its last health check (healthPath, or a ping on a session placed on it); cleared by the next that passes. */
+  unhealthy = false;
   lastError: string | undefined;
 
   constructor(
@@ -61,5 +63,16 @@ export class UpstreamEndpoint {
   failed(reason: string): void {
     this.down = true;
     this.lastError = reason;
+  }
+
+  /** What a health check found. */
+  checked(failure: string | undefined): void {
+    this.unhealthy = failure !== undefined;
+    if (failure !== undefined) this.lastError = failure;
+  }
+
+  /** Neither its last connection nor its last health check failed. */
+  get healthy(): boolean {
+    return !this.down && !this.unhealthy;
   }
 }

@@ -11,17 +11,30 @@ import { ClientCredentialsToken, type UpstreamCredentials } from './client-crede
 import { UserTokenCredentials, type UserTokenSource } from './user-credentials.js';
 import type { CircuitBreakerOptions, CircuitState } from './circuit-breaker.js';
 import { UpstreamEndpoint } from './upstream-endpoint.js';
+import { httpHealthFailure, pingFailure } from './endpoint-health.js';
 import { pickEndpoint } from './endpoint-balancer.js';
-import { RetryBudget } from './retry-budget.js';
+import { DEFAULT_RETRY_BUDGET, RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
+import { CrashLoop, type CrashLoopOptions } from './crash-loop.js';
+import { ProcessPool, type ProcessPoolHost } from './process-pool.js';
+import { ProcessSupervisor, type SupervisedProcesses } from './process-supervisor.js';
+import { RestartBackoff } from './restart-backoff.js';
 import picomatch from 'picomatch';
 
 export interface UpstreamDefaults {
+  /** `upstreamDefaults.retryBudget`; DEFAULT_RETRY_BUDGET when left out. */
+  retryBudget?: Omit<RetryBudgetOptions, 'now'>;
   requestTimeoutMs: number;
   maxRequestMs: number;
   circuitBreaker: Omit<CircuitBreakerOptions, 'now'>;
   listTimeoutMs: number;
   initializeTimeoutMs: number;
   restartBackoffMs: number;
+  /** stdio: a per-session process with no request for this long is stopped (0: never). */
+  idleShutdownMs: number;
+  /** stdio: resident memory ceiling per process (with its children); undefined: none. */
+  maxMemoryMb?: number | undefined;
+  memoryCheckIntervalMs: number;
+  crashLoop: CrashLoopOptions;
 }
 
 /** The downstream side a per-session client acts for. */
@@ -58,7 +71,6 @@ export const GATEWAY_CLIENT_INFO: Params = { name: 'gatehouse', version: GATEWAY
  */
 const SHARED_CLIENT_CAPABILITIES: Params = { roots: { listChanged: true }, sampling: {}, elicitation: {} };
 
-const MAX_BACKOFF_MS = 30_000;
 const PROBE_TIMEOUT_MS = 3_000;
 /** The longest delay a Node timer takes (about 24.8 days). */
 const LISTEN_TIMEOUT_MS = 2 ** 31 - 1;
@@ -82,7 +94,7 @@ export class Upstream {
   /** Several endpoints: sessions are placed by the balancer, calls' latency is measured, and failures move sessions. */
   readonly balanced: boolean;
   /** Caps retries of failed requests to this server (router). */
-  readonly retryBudget = new RetryBudget();
+  readonly retryBudget: RetryBudget;
   /** The balancer's random source; tests replace it. */
   random: () => number = Math.random;
   /** Per-tool timeouts, first match wins. */
@@ -97,9 +109,18 @@ export class Upstream {
   /** The stateless client for 2026-07-28 callers, when the server speaks both eras. */
   private modernShared: UpstreamClient | undefined;
   private readonly credentials: ClientCredentialsToken | undefined;
-  private backoffMs: number;
-  private restartTimer: NodeJS.Timeout | undefined;
+  /** The shared process's restarts (stdio); a pool's processes each have their own. */
+  private readonly restartBackoff: RestartBackoff;
+  /** stdio `replicas` > 1: the processes sessions are placed on. */
+  private readonly pool: ProcessPool | undefined;
+  /** stdio: unplanned exits, and the cool-down of a crash loop. */
+  private readonly crashLoop: CrashLoop;
+  private cooldownTimer: NodeJS.Timeout | undefined;
+  /** stdio: idle shutdown of session processes and the memory ceiling. */
+  private readonly supervisor: ProcessSupervisor | undefined;
   private closed = false;
+  /** The shared connection was made once: a later one replaces a lost one. */
+  private everConnected = false;
   private readonly logger: Logger;
 
   constructor(
@@ -114,15 +135,33 @@ export class Upstream {
     this.logger = logger.child({ server: name });
     this.requestTimeoutMs = config.requestTimeoutMs ?? defaults.requestTimeoutMs;
     this.maxRequestMs = config.maxRequestMs ?? defaults.maxRequestMs;
+    this.retryBudget = new RetryBudget(config.retryBudget ?? defaults.retryBudget ?? DEFAULT_RETRY_BUDGET);
     const breaker = config.circuitBreaker ?? defaults.circuitBreaker;
     this.toolTimeouts = config.toolTimeouts.map((entry) => ({
       matches: picomatch(entry.tools),
       requestTimeoutMs: entry.requestTimeoutMs ?? this.requestTimeoutMs,
       maxRequestMs: entry.maxRequestMs ?? this.maxRequestMs,
     }));
-    this.backoffMs = defaults.restartBackoffMs;
+    this.restartBackoff = new RestartBackoff(defaults.restartBackoffMs);
+    this.crashLoop = new CrashLoop(config.transport === 'stdio' ? (config.crashLoop ?? defaults.crashLoop) : { ...defaults.crashLoop, maxRestarts: 0 });
     if (config.transport === 'stdio') {
-      this.endpoints = [UpstreamEndpoint.create(name, undefined, [config.command, ...config.args].join(' '), 1, undefined, breaker)];
+      const command = [config.command, ...config.args].join(' ');
+      const replicas = config.replicas ?? 1;
+      // One endpoint per process: a pool reuses the replicas' balancer and circuit breakers.
+      this.endpoints = Array.from({ length: replicas }, (_, index) =>
+        UpstreamEndpoint.create(name, undefined, replicas === 1 ? command : `${command} #${index + 1}`, 1, undefined, breaker),
+      );
+      if (replicas > 1) this.pool = new ProcessPool(this.endpoints, this.poolHost, defaults.restartBackoffMs, this.logger);
+      const maxMemoryMb = config.maxMemoryMb ?? defaults.maxMemoryMb;
+      this.supervisor = new ProcessSupervisor(
+        {
+          idleShutdownMs: config.isolation === 'per-session' ? (config.idleShutdownMs ?? defaults.idleShutdownMs) : 0,
+          maxMemoryMb,
+          memoryCheckIntervalMs: defaults.memoryCheckIntervalMs,
+        },
+        this.supervised,
+      );
+      this.supervisor.start();
     } else {
       // A pool per endpoint: replicas on one origin (behind one load balancer's name) still get their own.
       this.endpoints = httpEndpoints(config).map(({ url, weight }) => UpstreamEndpoint.create(name, new URL(url), url, weight, createPool(new URL(url).origin), breaker));
@@ -181,6 +220,7 @@ export class Upstream {
    * changes nothing, so the call's own admit() later takes the half-open trial.
    */
   checkAvailable(): void {
+    if (this.crashLoop.blocked) throw this.crashLoopError();
     if (!this.balanced) {
       const breaker = this.endpoints[0]!.breaker;
       if (!breaker.available) breaker.admit();
@@ -198,6 +238,10 @@ export class Upstream {
 
   /** Refreshes each endpoint's load (sessions, requests in flight) from the live clients. */
   refreshLoad(): void {
+    if (this.pool !== undefined) {
+      this.pool.refreshLoad();
+      return;
+    }
     for (const endpoint of this.endpoints) {
       endpoint.sessions = 0;
       endpoint.inflight = 0;
@@ -237,13 +281,18 @@ export class Upstream {
     if (this.shared && !this.shared.isClosed) return Promise.resolve(this.shared);
     this.connecting ??= this.connectShared()
       .then((client) => {
+        const reconnected = this.everConnected;
+        this.everConnected = true;
         this.shared = client;
         this.state = 'ready';
         this.lastError = undefined;
         // Back after a restart: the next call is a trial instead of waiting out the open circuit.
         client.endpoint.breaker.recovered();
         client.openEventStream();
+        this.pool?.fill();
         this.logger.info({ protocolVersion: client.identity?.protocolVersion, serverInfo: client.identity?.serverInfo }, 'upstream ready');
+        // Back after a loss (a process restart): the sessions' subscriptions and log levels are set up again.
+        if (reconnected) this.handler.onSharedReconnected?.(client);
         if (client.era === 'modern') void this.listen(client);
         else if (this.config.era === 'auto' && this.config.transport === 'streamable-http') return this.probeModern().then(() => client);
         return client;
@@ -302,10 +351,50 @@ export class Upstream {
       return client && !client.isClosed ? client : undefined;
     }
     if (owner.stateless && this.modernShared && !this.modernShared.isClosed) return this.modernShared;
+    if (this.pool !== undefined && !owner.stateless) return this.pool.readyFor(owner.id);
     const client = this.isolatesSessions && !owner.stateless ? this.ready.get(owner.id) : this.shared;
     if (client === undefined || client.isClosed) return undefined;
-    // A session on a replica whose circuit opened moves (clientFor) rather than wait for it.
-    return this.balanced && !client.endpoint.breaker.available ? undefined : client;
+    // A session on a replica whose circuit opened (or that failed its health check) moves (clientFor).
+    return this.balanced && this.shouldLeave(client.endpoint) ? undefined : client;
+  }
+
+  /** Sessions leave an endpoint whose circuit is open, or that failed its health check while another is healthy. */
+  private shouldLeave(endpoint: UpstreamEndpoint): boolean {
+    if (!endpoint.breaker.available) return true;
+    return endpoint.unhealthy && this.endpoints.some((other) => other !== endpoint && other.healthy && other.breaker.available);
+  }
+
+  /**
+   * Checks each endpoint of a server that has several, or a `healthPath`: GET healthPath on the
+   * endpoint's origin, else an MCP ping on a connection placed on it (an endpoint with none is left as
+   * it is). An endpoint that fails takes no new sessions and its sessions move on their next request
+   * (shouldLeave); one that passes again takes them again. The shared connection is pinged by the caller.
+   */
+  async checkEndpoints(timeoutMs: number): Promise<void> {
+    const healthPath = this.config.transport === 'stdio' ? undefined : this.config.healthPath;
+    if (this.closed || (!this.balanced && healthPath === undefined)) return;
+    const live = [...this.liveClients()];
+    await Promise.all(
+      this.endpoints.map(async (endpoint) => {
+        let failure: string | undefined;
+        if (healthPath !== undefined && endpoint.pool !== undefined) failure = await httpHealthFailure(endpoint.pool, healthPath, timeoutMs);
+        else {
+          const client = live.find((candidate) => candidate.endpoint === endpoint);
+          if (client === undefined) return;
+          failure = await pingFailure(client, timeoutMs);
+        }
+        const wasUnhealthy = endpoint.unhealthy;
+        endpoint.checked(failure);
+        if (failure === undefined) {
+          endpoint.reached();
+          if (wasUnhealthy) this.logger.info({ endpoint: endpoint.label }, 'endpoint passed its health check again; it takes sessions again');
+          return;
+        }
+        if (!wasUnhealthy) this.logger.warn({ endpoint: endpoint.label, reason: failure }, 'endpoint failed its health check; its sessions move to another');
+        // The shared connection (lists, health) leaves it too, when another endpoint may be up.
+        this.endpointFailed(endpoint, failure);
+      }),
+    );
   }
 
   /** The client to use for a downstream session's calls. */
@@ -315,12 +404,17 @@ export class Upstream {
     // A 2026-07-28 caller gets the stateless client when the server speaks both eras (the probe runs
     // before sharedClient() resolves), as readyClientFor() would give it.
     if (owner.stateless) return this.sharedClient().then((client) => this.modernShared ?? client);
+    if (this.pool !== undefined) {
+      if (this.closed) return Promise.reject(new GatehouseError('shutting_down'));
+      if (this.crashLoop.blocked) return Promise.reject(this.crashLoopError());
+      return this.pool.clientFor(owner.id, (avoidHere) => this.chooseEndpoint(avoidHere), avoid);
+    }
     if (!this.isolatesSessions) return this.sharedClient();
     const existing = this.perSession.get(owner.id);
     if (existing) {
       const current = this.ready.get(owner.id);
-      if (!this.balanced || current === undefined || current.endpoint.breaker.available) return existing;
-      // Its replica's circuit is open: re-establish the session on another one.
+      if (!this.balanced || current === undefined || !this.shouldLeave(current.endpoint)) return existing;
+      // Its replica's circuit is open, or it failed its health check: re-establish the session on another one.
       this.releaseSession(owner.id);
       return this.clientFor(owner, current.endpoint);
     }
@@ -355,6 +449,7 @@ export class Upstream {
 
   /** The downstream session ended: end its upstream session too. */
   releaseSession(ownerId: string): void {
+    this.pool?.release(ownerId);
     const client = this.perSession.get(ownerId);
     if (!client) return;
     this.perSession.delete(ownerId);
@@ -364,7 +459,14 @@ export class Upstream {
 
   /** Called by the handler when a client's connection closed on its own. */
   clientClosed(client: UpstreamClient, reason: Error | undefined): void {
+    if (this.pool?.owns(client)) {
+      this.poolProcessExited(client, reason);
+      return;
+    }
     if (client !== this.shared) {
+      const owner = client.owner as SessionOwner | undefined;
+      // A session's own process that exited on its own counts toward a crash loop like the shared one.
+      if (this.config.transport === 'stdio' && owner !== undefined && this.ready.get(owner.id) === client) this.noteCrash();
       this.forgetOther(client);
       return;
     }
@@ -376,35 +478,144 @@ export class Upstream {
       return;
     }
     this.markDown(reason);
-    if (this.config.transport === 'stdio') this.scheduleRestart();
+    if (this.config.transport === 'stdio' && !this.noteCrash()) this.scheduleRestart();
+  }
+
+  /** A pool process died: its sessions move on their next call, and the pool restarts it with backoff. */
+  private poolProcessExited(client: UpstreamClient, reason: Error | undefined): void {
+    if (this.noteCrash()) return;
+    const pool = this.pool!;
+    pool.exited(client, reason?.message ?? 'process exited');
+    if (client === this.shared) this.shared = undefined;
+    if (!pool.anyReady) this.markDown(reason);
+    else if (this.shared === undefined) this.reconnectShared();
   }
 
   private markDown(error: unknown): void {
     this.state = 'down';
-    this.lastError = error instanceof Error ? error.message : error === undefined ? 'connection closed' : String(error);
+    // In a crash loop, that is the reason, whatever the last attempt said.
+    if (this.crashLoop.blocked) this.lastError = this.crashLoop.reason;
+    else this.lastError = error instanceof Error ? error.message : error === undefined ? 'connection closed' : String(error);
     this.logger.warn({ reason: this.lastError }, 'upstream down');
   }
 
-  /** Exponential backoff, so that a crash loop costs little and a healthy restart is quick. */
+  /** Restarts the shared process after a backoff that doubles with each crash. */
   private scheduleRestart(): void {
-    if (this.closed || this.restartTimer) return;
-    const delay = this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
-    this.logger.info({ delayMs: delay }, 'restarting upstream');
-    this.restartTimer = setTimeout(() => {
-      this.restartTimer = undefined;
-      this.restarts++;
-      this.sharedClient().then(
-        () => {
-          // Stable for a while: the next crash starts from the short delay again.
-          setTimeout(() => {
-            if (this.state === 'ready') this.backoffMs = this.defaults.restartBackoffMs;
-          }, MAX_BACKOFF_MS).unref();
-        },
-        () => this.scheduleRestart(),
-      );
-    }, delay);
-    this.restartTimer.unref();
+    if (this.closed || this.crashLoop.blocked) return;
+    const delay = this.restartBackoff.schedule(() => this.restartShared());
+    if (delay !== undefined) this.logger.info({ delayMs: delay }, 'restarting upstream');
+  }
+
+  private restartShared(): void {
+    if (this.closed || this.crashLoop.blocked) return;
+    this.restarts++;
+    this.sharedClient().then(
+      () => this.restartBackoff.succeeded(() => this.state === 'ready'),
+      () => this.scheduleRestart(),
+    );
+  }
+
+  /**
+   * Records an unplanned exit (or failed start) of a stdio process; true when the server is in a crash
+   * loop now. Entering one stops its processes and restarts: it stays down until the cool-down ends.
+   */
+  private noteCrash(): boolean {
+    if (this.closed) return false;
+    if (!this.crashLoop.record()) return this.crashLoop.blocked;
+    this.restartBackoff.cancel();
+    this.state = 'down';
+    this.lastError = this.crashLoop.reason;
+    this.logger.error({ reason: this.lastError }, 'upstream in a crash loop; left down');
+    void this.stopProcesses(this.lastError);
+    clearTimeout(this.cooldownTimer);
+    this.cooldownTimer = setTimeout(() => this.endCooldown(), Math.max(0, this.crashLoop.blockedUntil - Date.now()));
+    this.cooldownTimer.unref();
+    return true;
+  }
+
+  private endCooldown(): void {
+    this.cooldownTimer = undefined;
+    this.crashLoop.end();
+    if (this.closed) return;
+    this.logger.info('crash loop cool-down over; starting the server again');
+    this.restartShared();
+  }
+
+  private crashLoopError(): GatehouseError {
+    return new GatehouseError('upstream_unavailable', `Server "${this.name}" is down after a ${this.crashLoop.reason}.`, { crashLoop: true });
+  }
+
+  /** Stops every process of the server (sessions get new ones on their next call, once allowed). */
+  private async stopProcesses(reason: string): Promise<void> {
+    const sessions = [...this.perSession.values()];
+    this.perSession.clear();
+    this.ready.clear();
+    const shared = this.shared;
+    this.shared = undefined;
+    await Promise.allSettled([this.pool?.stop(reason), shared?.close(reason), ...sessions.map((client) => client.then((c) => c.close(reason)))]);
+  }
+
+  /** The server's processes, as the supervisor watches them. */
+  private readonly supervised: SupervisedProcesses = {
+    processes: () => this.processes(),
+    sessionProcesses: () => this.ready.values(),
+    stopIdle: (client) => this.stopIdle(client),
+    overMemory: (client, residentMb) => this.overMemory(client, residentMb),
+  };
+
+  private *processes(): Generator<UpstreamClient> {
+    if (this.pool !== undefined) yield* this.pool.live();
+    else if (this.shared !== undefined && !this.shared.isClosed) yield this.shared;
+    for (const client of this.ready.values()) if (!client.isClosed) yield client;
+  }
+
+  /** A session's process had no request for idleShutdownMs: stopped; the session's next call starts (and initialises) a new one. */
+  private stopIdle(client: UpstreamClient): void {
+    const owner = client.owner as SessionOwner | undefined;
+    if (owner === undefined || this.ready.get(owner.id) !== client || client.inflightCount > 0) return;
+    this.perSession.delete(owner.id);
+    this.ready.delete(owner.id);
+    this.logger.info({ session: owner.id, pid: client.pid }, 'session process idle; stopped');
+    void client.close('The server process was stopped after being idle.');
+  }
+
+  /** Over the memory ceiling: replaced between calls, so that no call fails for it. */
+  private overMemory(client: UpstreamClient, residentMb: number): void {
+    if (this.closed || !this.detach(client)) return;
+    this.restarts++;
+    this.logger.warn(
+      { pid: client.pid, residentMb: Math.round(residentMb), maxMemoryMb: this.config.transport === 'stdio' ? (this.config.maxMemoryMb ?? this.defaults.maxMemoryMb) : undefined },
+      'process over its memory ceiling; restarted between calls',
+    );
+    void this.closeWhenIdle(client, 'The server process was restarted (memory ceiling).');
+  }
+
+  /** Takes a process out of service: new calls go to (or wait for) its replacement. False when it is not in service. */
+  private detach(client: UpstreamClient): boolean {
+    if (this.pool?.owns(client)) {
+      if (client === this.shared) this.shared = undefined;
+      this.pool.replace(client);
+      return true;
+    }
+    if (client === this.shared) {
+      this.shared = undefined;
+      this.sharedClient().catch(() => undefined);
+      return true;
+    }
+    const owner = client.owner as SessionOwner | undefined;
+    if (owner === undefined || this.ready.get(owner.id) !== client) return false;
+    this.perSession.delete(owner.id);
+    this.ready.delete(owner.id);
+    return true;
+  }
+
+  /** Closes a detached process once its calls in flight are answered (or maxRequestMs passed). */
+  private async closeWhenIdle(client: UpstreamClient, reason: string): Promise<void> {
+    const deadline = Date.now() + this.maxRequestMs;
+    // At least one turn: a call that was handed this client just before it was detached gets sent first.
+    do await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS).unref());
+    while (client.inflightCount > 0 && !client.isClosed && Date.now() < deadline);
+    await client.close(reason);
   }
 
   private newClient(
@@ -441,6 +652,14 @@ export class Upstream {
     }
     await credentials?.ready();
     const endpoint = this.chooseEndpoint(avoid);
+    // A pool's shared connection is one of its processes.
+    if (this.pool !== undefined) return this.pool.processOn(endpoint);
+    return this.openOn(endpoint, owner, credentials, forCall);
+  }
+
+  /** A new connection (for stdio: a new process) on `endpoint`. */
+  private async openOn(endpoint: UpstreamEndpoint, owner: SessionOwner | undefined, credentials: UpstreamCredentials | undefined, forCall: boolean): Promise<UpstreamClient> {
+    if (this.crashLoop.blocked) throw this.crashLoopError();
     const client = this.newClient(owner, endpoint, this.config.era, this.defaults.initializeTimeoutMs, credentials);
     try {
       await client.connect();
@@ -449,11 +668,25 @@ export class Upstream {
       // A connection made for a call that failed counts toward the endpoint's circuit like the call would.
       if (forCall && isServerFailure(error)) endpoint.breaker.failure();
       await client.close();
+      // A process that could not start counts toward a crash loop.
+      if (this.config.transport === 'stdio') this.noteCrash();
       throw error;
     }
     endpoint.reached();
     return client;
   }
+
+  /** How a pool spawns and restarts its processes. */
+  private readonly poolHost: ProcessPoolHost = {
+    spawn: (endpoint) => this.openOn(endpoint, undefined, undefined, true),
+    mayRestart: () => !this.closed && !this.crashLoop.blocked,
+    restarting: () => {
+      this.restarts++;
+    },
+    restarted: () => {
+      if (this.shared === undefined || this.shared.isClosed) this.reconnectShared();
+    },
+  };
 
   /**
    * The shared connection: with several endpoints, one after another until one answers (lists and
@@ -477,7 +710,8 @@ export class Upstream {
    */
   private readonly onConnectionFailed = (client: UpstreamClient, failure: UpstreamFailure): void => {
     this.endpointFailed(client.endpoint, failure.message);
-    if (!this.balanced || client.isClosed) return;
+    // A pool process whose pipe broke is dead: its exit handler restarts it.
+    if (!this.balanced || client.isClosed || this.pool !== undefined) return;
     this.logger.info({ endpoint: client.endpoint.label, reason: failure.message }, 'endpoint failed; its session moves to another');
     this.forget(client);
     void client.close(failure.message);
@@ -489,7 +723,8 @@ export class Upstream {
    */
   private endpointFailed(endpoint: UpstreamEndpoint, reason: string): void {
     endpoint.failed(reason);
-    if (!this.balanced || this.closed || this.endpoints.every((candidate) => candidate.down)) return;
+    // A pool's shared connection is a process like the others: it is not closed for a failure elsewhere.
+    if (!this.balanced || this.closed || this.pool !== undefined || this.endpoints.every((candidate) => candidate.down)) return;
     for (const client of [this.modernShared, this.shared]) {
       if (client === undefined || client.endpoint !== endpoint || client.isClosed) continue;
       this.forget(client);
@@ -560,6 +795,7 @@ export class Upstream {
   /** Requests in flight on every connection of this server. */
   get inflightCount(): number {
     let count = (this.shared?.inflightCount ?? 0) + (this.modernShared?.inflightCount ?? 0);
+    if (this.pool !== undefined) for (const client of this.pool.live()) if (client !== this.shared) count += client.inflightCount;
     for (const client of this.ready.values()) count += client.inflightCount;
     for (const client of this.perUserReady.values()) count += client.inflightCount;
     return count;
@@ -581,7 +817,9 @@ export class Upstream {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.restartTimer);
+    this.restartBackoff.cancel();
+    clearTimeout(this.cooldownTimer);
+    this.supervisor?.close();
     const clients = [...this.perSession.values(), ...this.perUser.values()];
     this.perSession.clear();
     this.ready.clear();
@@ -593,6 +831,7 @@ export class Upstream {
       this.shared?.close(),
       this.modernShared?.close(),
       connecting?.then((c) => c?.close()),
+      this.pool?.stop('The gateway is shutting down.'),
     ]);
     this.credentials?.close();
     await Promise.allSettled(this.endpoints.map((endpoint) => endpoint.pool?.close()));

@@ -23,6 +23,7 @@ limits:
 
 const user = (subject: string, extra: Partial<Identity> = {}): Identity => ({ kind: 'api-key', subject, groups: [], roles: [], scopes: [], ...extra });
 const tool = (server: string, name: string): CallTarget => ({ server, kind: 'tools', name });
+const HERE = '127.0.0.1';
 
 function rulesOf(text: string): readonly LimitRule[] {
   return parseConfigText(text, 'test.yaml', {}).limits.rules;
@@ -75,20 +76,28 @@ describe('limit rules', () => {
 
   test('give each combination of key values its own counter', () => {
     const keys = new Set([
-      perUser!.counterKey(user('k1'), tool('github', 'create_issue')),
-      perUser!.counterKey(user('k2'), tool('github', 'create_issue')),
-      perUser!.counterKey(user('k1'), tool('github', 'create_pr')),
-      perUser!.counterKey(user('k1', { kind: 'jwt', issuer: 'https://idp' }), tool('github', 'create_issue')),
+      perUser!.counterKey(user('k1'), tool('github', 'create_issue'), HERE),
+      perUser!.counterKey(user('k2'), tool('github', 'create_issue'), HERE),
+      perUser!.counterKey(user('k1'), tool('github', 'create_pr'), HERE),
+      perUser!.counterKey(user('k1', { kind: 'jwt', issuer: 'https://idp' }), tool('github', 'create_issue'), HERE),
     ]);
     assert.equal(keys.size, 4);
-    assert.equal(perUser!.counterKey(user('k1'), tool('github', 'create_issue')), perUser!.counterKey(user('k1'), tool('github', 'create_issue')));
+    assert.equal(perUser!.counterKey(user('k1'), tool('github', 'create_issue'), HERE), perUser!.counterKey(user('k1'), tool('github', 'create_issue'), HERE));
   });
 
   test('cannot be made to share a counter by names that contain the separator', () => {
     const [rule] = rulesOf('limits: { rules: [{ name: a, key: [team, user], rate: { requests: 1, per: 1s } }] }').map(compileLimitRule);
-    const one = rule!.counterKey(user('b', { team: 'x|api-key:' }), tool('s', 't'));
-    const two = rule!.counterKey(user('x|b', { team: '' }), tool('s', 't'));
+    const one = rule!.counterKey(user('b', { team: 'x|api-key:' }), tool('s', 't'), HERE);
+    const two = rule!.counterKey(user('x|b', { team: '' }), tool('s', 't'), HERE);
     assert.notEqual(one, two);
+  });
+
+  test('key on the client\'s address when `client` is a key part, and on nothing else of it otherwise', () => {
+    const [perClient] = rulesOf('limits: { rules: [{ name: a, key: [client], rate: { requests: 1, per: 1s } }] }').map(compileLimitRule);
+    const anonymous = user('', { kind: 'anonymous' });
+    assert.notEqual(perClient!.counterKey(anonymous, tool('s', 't'), '127.0.0.1'), perClient!.counterKey(anonymous, tool('s', 't'), '127.0.0.2'));
+    assert.equal(perClient!.counterKey(anonymous, tool('s', 't'), 'stdio'), perClient!.counterKey(anonymous, tool('s', 'other'), 'stdio'));
+    assert.equal(perUser!.counterKey(user('k1'), tool('github', 'create_issue'), '127.0.0.1'), perUser!.counterKey(user('k1'), tool('github', 'create_issue'), '127.0.0.2'));
   });
 
   test('match callers by role, group, team or key when `who` is given', () => {

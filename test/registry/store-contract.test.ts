@@ -13,6 +13,7 @@ import {
   openPostgresStore,
   openSqliteStore,
   openStore,
+  limitRuleSchema,
   policySchema,
   serverSchema,
   virtualServerSchema,
@@ -44,6 +45,8 @@ const at = (seconds: number): string => new Date(Date.parse('2031-01-01T00:00:00
 const spec = (command: string): ServerSpec => serverSchema.parse({ command, args: ['--stdio'], tags: ['dev'] });
 const virtualSpec = (tool: string) => virtualServerSchema.parse({ tools: [{ server: 'github', name: tool }] });
 const policySpec = (role: string) => policySchema.parse({ who: { roles: [role] }, servers: ['github'], tools: ['get_*'], when: 'args.repo == "acme/web"' });
+const limitSpec = (name: string, requests: number) =>
+  limitRuleSchema.parse({ name, match: { servers: ['github'], tools: ['create_*'] }, key: ['client', 'tool'], rate: { requests, per: '1m', burst: 2 }, quota: { requests: 100, per: 'day' } });
 
 function learnt(server: string, toolNames: readonly string[]): LearntState {
   return {
@@ -92,6 +95,7 @@ const TABLES_OF_MIGRATION: Readonly<Record<number, readonly string[]>> = {
   3: ['policies'],
   4: ['user_connections', 'oauth_flows'],
   5: ['audit_records', 'audit_anchors'],
+  6: ['limit_rules'],
 };
 
 /** Leaves the database as a Gatehouse that knew migrations up to `version` would have. */
@@ -215,6 +219,57 @@ function storeContract(fresh: () => Promise<Subject>): void {
     await expectSame('policy reads and deleting a policy that is not there');
     await store.deletePolicy('pol_a');
     await expectGrowth('deletePolicy');
+    await store.putLimitRule({ name: 'per-client', position: 0, spec: limitSpec('per-client', 5), source: 'api' });
+    await expectGrowth('putLimitRule');
+    await store.putLimitRule({ name: 'per-client', position: 0, spec: limitSpec('per-client', 9), source: 'api' });
+    await expectGrowth('putLimitRule replacing');
+    await store.getLimitRule('per-client');
+    await store.listLimitRules();
+    await store.deleteLimitRule('nothing-here');
+    await expectSame('limit rule reads and deleting a rule that is not there');
+    await store.deleteLimitRule('per-client');
+    await expectGrowth('deleteLimitRule');
+  });
+
+  test('a put limit rule reads back by name and in the list, which is ordered by position, ties by name', async () => {
+    const first = await store.putLimitRule({ name: 'b', position: 1, spec: limitSpec('b', 5), source: 'api' });
+    await store.putLimitRule({ name: 'from-file', position: 0, spec: limitSpec('from-file', 1), source: 'file' });
+    await store.putLimitRule({ name: 'a', position: 1, spec: limitSpec('a', 2), source: 'api' });
+    await store.putLimitRule({ name: 'c', position: 10, spec: limitSpec('c', 3), source: 'api' });
+
+    assert.deepEqual(await store.getLimitRule('b'), first);
+    assert.deepEqual(first.spec, limitSpec('b', 5));
+    assert.deepEqual(first.spec.rate, { requests: 5, per: 60_000, burst: 2 }, 'durations are stored parsed, in milliseconds');
+    assert.equal(first.position, 1);
+    assert.equal(first.source, 'api');
+    assert.equal(first.createdAt, first.updatedAt);
+    assert.deepEqual((await store.listLimitRules()).map((record) => record.name), ['from-file', 'a', 'b', 'c'], '10 sorts after 1 as a number');
+    assert.equal(await store.getLimitRule('missing'), undefined);
+  });
+
+  test('replacing a limit rule keeps its createdAt, moves its updatedAt and stores the new fields; deleting says whether there was one', async () => {
+    const first = await store.putLimitRule({ name: 'r', position: 3, spec: limitSpec('r', 5), source: 'api' });
+    const second = await store.putLimitRule({ name: 'r', position: 4, spec: limitSpec('r', 7), source: 'file' });
+
+    assert.equal(second.createdAt, first.createdAt);
+    assert.ok(second.updatedAt > first.updatedAt, `${second.updatedAt} should be after ${first.updatedAt}`);
+    assert.deepEqual(await store.getLimitRule('r'), second);
+    assert.equal(second.spec.rate?.requests, 7);
+    assert.equal(second.position, 4);
+    assert.equal(second.source, 'file');
+    assert.equal((await store.listLimitRules()).length, 1);
+
+    assert.equal(await store.deleteLimitRule('r'), true);
+    assert.equal(await store.deleteLimitRule('r'), false);
+    assert.equal(await store.getLimitRule('r'), undefined);
+    assert.deepEqual(await store.listLimitRules(), []);
+  });
+
+  test('a concurrency-only limit rule with defaults round-trips as written', async () => {
+    const rule = limitRuleSchema.parse({ name: 'slots', concurrency: { max: 2 } });
+    await store.putLimitRule({ name: 'slots', position: 0, spec: rule, source: 'api' });
+    assert.deepEqual((await store.getLimitRule('slots'))?.spec, rule);
+    assert.deepEqual(rule, { name: 'slots', match: { servers: ['*'] }, key: [], concurrency: { max: 2, queue: 0, queueTimeout: 10_000 } });
   });
 
   test('a put policy reads back by id and in the list, which is ordered by position, ties by id', async () => {

@@ -1,8 +1,11 @@
 // The retry budget on the test's clock (retries add at most a share of recent requests, plus a small
-// reserve, and both expire with the window) and the bounds of the jittered backoff.
+// reserve, and both expire with the window), its numbers from the config (upstreamDefaults and per
+// server), and the bounds of the jittered backoff.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { RETRY_MAX_MS, RetryBudget, retryBackoffMs } from '../../src/upstreams/index.js';
+import { parseConfigText } from '../../src/config/index.js';
+import { createLogger } from '../../src/observability/index.js';
+import { DEFAULT_RETRY_BUDGET, RETRY_MAX_MS, RetryBudget, Upstream, retryBackoffMs, type ServerMessageHandler } from '../../src/upstreams/index.js';
 
 function budget(percent: number, minPerSecond: number): { budget: RetryBudget; advance: (ms: number) => void } {
   let now = 5_000_000;
@@ -52,6 +55,50 @@ describe('retry budget', () => {
     assert.equal(subject.withdraw(), false);
     advance(6_000);
     assert.equal(withdrawals(subject), 30);
+  });
+});
+
+describe('retry budget config', () => {
+  const CONFIG = `
+upstreamDefaults:
+  retryBudget: { percent: 0.5, minPerSecond: 0.5, windowMs: 20000 }
+servers:
+  plain: { url: http://127.0.0.1:1/mcp }
+  strict: { url: http://127.0.0.1:1/mcp, retryBudget: { percent: 0, minPerSecond: 0 } }
+`;
+
+  test('defaults to the built-in numbers, and takes upstreamDefaults and a per-server override', () => {
+    assert.deepEqual(parseConfigText('servers: {}', 'test.yaml', {}).upstreamDefaults.retryBudget, { percent: 0.2, minPerSecond: 3, windowMs: 10_000 });
+    assert.deepEqual(DEFAULT_RETRY_BUDGET, { percent: 0.2, minPerSecond: 3, windowMs: 10_000 }, 'the schema\'s defaults are the code\'s');
+    const config = parseConfigText(CONFIG, 'test.yaml', {});
+    assert.deepEqual(config.upstreamDefaults.retryBudget, { percent: 0.5, minPerSecond: 0.5, windowMs: 20_000 });
+    assert.equal(config.servers.plain?.retryBudget, undefined);
+    assert.deepEqual(config.servers.strict?.retryBudget, { percent: 0, minPerSecond: 0, windowMs: 10_000 });
+  });
+
+  test('refuses numbers that make no budget', () => {
+    for (const bad of ['{ percent: -0.1 }', '{ minPerSecond: -1 }', '{ windowMs: 10 }', '{ percent: 0.2, retries: 3 }']) {
+      assert.throws(() => parseConfigText(`upstreamDefaults: { retryBudget: ${bad} }`, 'test.yaml', {}), /retryBudget/, bad);
+    }
+  });
+
+  test('each server\'s budget is its override, else upstreamDefaults', async () => {
+    const config = parseConfigText(CONFIG, 'test.yaml', {});
+    const logger = createLogger({ level: 'silent' });
+    // Never connected: only the budgets are asked for, so nothing reaches the handler.
+    const handler = {} as ServerMessageHandler;
+    const plain = new Upstream('plain', config.servers.plain!, handler, config.upstreamDefaults, logger);
+    const strict = new Upstream('strict', config.servers.strict!, handler, config.upstreamDefaults, logger);
+    try {
+      // upstreamDefaults: a reserve of 0.5 per second over 20 s is 10 retries with no traffic.
+      assert.equal(withdrawals(plain.retryBudget), 10);
+      // Its override: no share and no reserve, so nothing is ever retried.
+      for (let index = 0; index < 100; index++) strict.retryBudget.deposit();
+      assert.equal(withdrawals(strict.retryBudget), 0);
+    } finally {
+      await plain.close();
+      await strict.close();
+    }
   });
 });
 

@@ -70,9 +70,13 @@ export class AuditFilter implements Filter<CallContext, RequestOutcome> {
     const annotations = target?.item?.annotations as { readOnlyHint?: unknown } | undefined;
     if (annotations?.readOnlyHint === true) return undefined;
     const call = this.callOf(context, at, target);
+    const step = context.trace?.step('audit intent');
     try {
-      return { id: await this.options.writer.intent(call), call };
+      const id = await this.options.writer.intent(call);
+      step?.end();
+      return { id, call };
     } catch (error) {
+      step?.end('audit_write_failed');
       this.options.writer.logError(error, 'audit: an intent could not be written; the call goes ahead');
       return undefined;
     }

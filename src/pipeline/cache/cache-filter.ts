@@ -42,7 +42,12 @@ export class CacheFilter implements Filter<CallContext, RequestOutcome> {
     const plan = this.rules.planFor(target);
     if (plan === undefined) return next();
     const key = this.keyOf(context, target.server, target.kind, target.name, plan.shared);
+    const step = context.trace?.step('cache lookup');
     const cached = await this.store.get(key).catch(() => undefined);
+    if (step !== undefined) {
+      step.set('gatehouse.cache.hit', cached !== undefined);
+      step.end();
+    }
     if (cached !== undefined) {
       this.counters.hits++;
       return this.answer(context, cached.result, this.now() - cached.storedAt);

@@ -47,32 +47,43 @@ interface Matched {
  */
 export class LimitFilter<Outcome> implements Filter<CallContext, Outcome> {
   readonly name = 'limits';
-  private readonly rules: readonly ActiveRule[];
+  /** Replaced whole by setRules (the admin API, another replica, the config file); a call keeps the array it started with. */
+  private rules: readonly ActiveRule[];
   private readonly gate: ConcurrencyGate;
   private readonly now: () => number;
   private lastWarning = -Infinity;
 
   constructor(private readonly options: LimitFilterOptions) {
-    this.rules = options.rules.map((rule) => {
-      const { concurrency } = rule;
-      return {
-        compiled: compileLimitRule(rule),
-        slots: concurrency && { max: concurrency.max, queue: concurrency.queue, queueTimeoutMs: concurrency.queueTimeout },
-        refuseSlot: (why: 'full' | 'timeout') => concurrencyRefusal(rule, why),
-      };
-    });
+    this.rules = activeRules(options.rules);
     this.now = options.now ?? Date.now;
     this.gate = new ConcurrencyGate(options.store, { now: this.now, leaseMs: options.leaseMs ?? LEASE_MS, pollMs: options.pollMs ?? POLL_MS });
   }
 
-  async handle(context: CallContext, next: () => Promise<Outcome>): Promise<Outcome> {
-    if (!LIMITED_METHODS.has(context.request.method)) return next();
+  /**
+   * Applies a new set of rules from the next call on. Counters are keyed by rule name, so a rule that
+   * is replaced keeps what it counted so far; calls under way finish under the rules they started with.
+   */
+  setRules(rules: readonly LimitRule[]): void {
+    this.rules = activeRules(rules);
+  }
+
+  handle(context: CallContext, next: () => Promise<Outcome>): Promise<Outcome> {
+    // No rules (none in the file, none made through the API yet): the filter stays in the chain, at
+    // the cost of this check and no promise of its own, so a rule added later applies without
+    // rebuilding the chain.
+    if (this.rules.length === 0 || !LIMITED_METHODS.has(context.request.method)) return next();
+    return this.limit(context, next);
+  }
+
+  private async limit(context: CallContext, next: () => Promise<Outcome>): Promise<Outcome> {
     const target = await context.target();
     // An unknown name is refused by the router as if it did not exist; it is not a call to count.
     if (target === undefined) return next();
-    const matched = this.matching(context.session.identity, target);
+    const matched = this.matching(context.session.identity, target, context.clientAddress);
     if (matched.length === 0) return next();
     const leases: { key: string; leaseId: string }[] = [];
+    // Tracing on and counters in Redis: the round trips (slots, then counters) are a span of their own.
+    const step = context.trace === undefined || this.options.store.kind === 'memory' ? undefined : context.trace.step('limits', { 'gatehouse.limits.store': this.options.store.kind });
     try {
       for (const { active, key } of matched) {
         if (active.slots === undefined) continue;
@@ -83,7 +94,12 @@ export class LimitFilter<Outcome> implements Filter<CallContext, Outcome> {
       // A client that went away while its call waited for a slot gets nothing run on its behalf.
       if (leases.length > 0 && context.session.closed) throw new GatehouseError('request_cancelled');
       await this.count(matched);
+      step?.end();
       return await next();
+    } catch (error) {
+      // A refusal ends the step as failed; after next() the step has ended already and this does nothing.
+      step?.end(error instanceof GatehouseError ? error.code : 'internal');
+      throw error;
     } finally {
       for (const { key, leaseId } of leases) void this.gate.release(key, leaseId).catch((error: unknown) => this.storeFailed(error, false));
     }
@@ -95,10 +111,10 @@ export class LimitFilter<Outcome> implements Filter<CallContext, Outcome> {
     await this.options.store.close();
   }
 
-  private matching(identity: Identity, target: CallTarget): Matched[] {
+  private matching(identity: Identity, target: CallTarget, client: string): Matched[] {
     const matched: Matched[] = [];
     for (const active of this.rules) {
-      if (active.compiled.matches(identity, target)) matched.push({ active, key: active.compiled.counterKey(identity, target) });
+      if (active.compiled.matches(identity, target)) matched.push({ active, key: active.compiled.counterKey(identity, target, client) });
     }
     return matched;
   }
@@ -150,6 +166,17 @@ export class LimitFilter<Outcome> implements Filter<CallContext, Outcome> {
     }
     if (refuse) throw new GatehouseError('limits_unavailable');
   }
+}
+
+function activeRules(rules: readonly LimitRule[]): ActiveRule[] {
+  return rules.map((rule) => {
+    const { concurrency } = rule;
+    return {
+      compiled: compileLimitRule(rule),
+      slots: concurrency && { max: concurrency.max, queue: concurrency.queue, queueTimeoutMs: concurrency.queueTimeout },
+      refuseSlot: (why: 'full' | 'timeout') => concurrencyRefusal(rule, why),
+    };
+  });
 }
 
 function counterRefusal(rule: LimitRule, check: CounterCheck, retryAfterMs: number): GatehouseError {

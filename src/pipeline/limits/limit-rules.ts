@@ -2,7 +2,7 @@ import picomatch from 'picomatch';
 import { identityMatcher, type Identity, type IdentityMatch } from '../../core/index.js';
 import type { CallTarget } from '../call-context.js';
 
-export type LimitKeyPart = 'user' | 'team' | 'key' | 'server' | 'tool';
+export type LimitKeyPart = 'user' | 'team' | 'key' | 'client' | 'server' | 'tool';
 
 /** A limit rule as the config's zod schema produces it (structural: pipeline does not import config). */
 export interface LimitRule {
@@ -27,8 +27,8 @@ export interface CompiledLimitRule {
   readonly rule: LimitRule;
   /** Whether the rule counts this call. */
   matches(identity: Identity, target: CallTarget): boolean;
-  /** The rule's counter for this call: the rule's name and the values of its key parts. */
-  counterKey(identity: Identity, target: CallTarget): string;
+  /** The rule's counter for this call: the rule's name and the values of its key parts; `client` is the caller's address. */
+  counterKey(identity: Identity, target: CallTarget, client: string): string;
 }
 
 function anyGlob(globs: readonly string[]): (value: string) => boolean {
@@ -42,10 +42,12 @@ function userOf(identity: Identity): string {
   return identity.issuer === undefined ? `${identity.kind}:${identity.subject}` : `${identity.kind}:${identity.issuer}:${identity.subject}`;
 }
 
-const KEY_PARTS: Readonly<Record<LimitKeyPart, (identity: Identity, target: CallTarget) => string>> = {
+const KEY_PARTS: Readonly<Record<LimitKeyPart, (identity: Identity, target: CallTarget, client: string) => string>> = {
   user: userOf,
   team: (identity) => identity.team ?? '',
   key: (identity) => (identity.kind === 'api-key' ? identity.subject : ''),
+  // Before callers authenticate (issue #6), their address is what tells them apart.
+  client: (_identity, _target, client) => client,
   server: (_identity, target) => target.server,
   // The kind too: a tool and a prompt of one name are two things.
   tool: (_identity, target) => `${target.kind}:${target.name}`,
@@ -66,7 +68,7 @@ export function compileLimitRule(rule: LimitRule): CompiledLimitRule {
     rule,
     matches: (identity, target) => servers(target.server) && items[target.kind](target.name) && appliesTo(identity),
     // Each value is URI-encoded, so "|" only ever separates parts: no two calls share a key by accident.
-    counterKey: (identity, target) => parts.reduce((key, part) => `${key}|${encodeURIComponent(part(identity, target))}`, prefix),
+    counterKey: (identity, target, client) => parts.reduce((key, part) => `${key}|${encodeURIComponent(part(identity, target, client))}`, prefix),
   };
 }
 
