@@ -219,7 +219,9 @@ async function main(): Promise<void> {
         // The same gateway with one feature switched, in the same interleaved rounds: the ratio of
         // their CPU per call is what the feature costs.
         const name = `gateway-${variant.name}`;
-        const started = await startGateway(server.url, { entry: settings.gatewayEntry, nodeArgs: [], onStderrLine: () => {}, config: variant.config(server.url, sink!.url) });
+        // Started like the default gateway (with an idle inspector, which the memory measurement needs
+        // of that one), so that the comparison is of the feature alone.
+        const started = await startGateway(server.url, { entry: settings.gatewayEntry, nodeArgs: ['--inspect=127.0.0.1:0'], onStderrLine: () => {}, config: variant.config(server.url, sink!.url) });
         if ('skipped' in started) progress(`${name} skipped: ${started.skipped.split('\n')[0]}`);
         else {
           cleanups.push(() => started.close());

@@ -22,6 +22,12 @@ export const GATEWAY_VARIANTS: readonly GatewayVariant[] = [
     config: (upstreamUrl) => ['metrics:', '  enabled: false', 'audit:', '  enabled: false', ...benchServer(upstreamUrl)],
   },
   {
+    name: 'no-metrics',
+    title: 'metrics (request counters and latency histograms) on (gateway) versus off, with the audit on in both',
+    compare: { with: 'gateway', featureOn: 'gateway' },
+    config: (upstreamUrl) => ['metrics:', '  enabled: false', ...benchServer(upstreamUrl)],
+  },
+  {
     name: 'no-intents',
     title: 'audit intents (a committed insert before each tools/call of a tool not annotated read-only) versus audit without them',
     compare: { with: 'gateway', featureOn: 'gateway' },

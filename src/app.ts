@@ -132,7 +132,7 @@ export class Gateway {
     // Innermost: a cached answer still counts against limits, and is recorded by audit and metrics.
     this.cache = cacheFilter(config.cache);
     if (this.cache !== undefined) filters.push(this.cache.filter);
-    const chain = compileChain<CallContext, RequestOutcome>(filters, (context) => this.router.route(context.session, context.request, context.trace));
+    const chain = compileChain<CallContext, RequestOutcome>(filters, (context) => this.router.route(context.session, context.request, context));
     this.policies = new Policies(registry.policies());
     this.policiesJson = JSON.stringify(registry.policies());
     this.handler = new MessageHandler(

@@ -72,6 +72,7 @@ export const auditRecordSchema = z.object({
   isError: z.boolean().nullable(),
   result: z.string().nullable().describe('The result as redacted JSON text, when audit.captureResults is on.'),
   latencyMs: z.number().nullable(),
+  upstream: z.string().nullable().describe('The replica that served the call: its endpoint URL (origin and path), or pid:<n> of a stdio process; null when nothing was sent.'),
 });
 
 export const auditPageSchema = z.object({ items: z.array(auditRecordSchema), next: z.number().int().optional() });

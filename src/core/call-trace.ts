@@ -11,6 +11,17 @@ export interface CallTrace {
   upstreamCall(server: string, method: string): UpstreamCallTrace;
 }
 
+/**
+ * What the pipeline hands the router with a request (CallContext), and what the router notes on it
+ * for the filters to read after the call.
+ */
+export interface CallNotes {
+  /** The request's trace when tracing is on. */
+  readonly trace: CallTrace | undefined;
+  /** Where the call was last sent: the endpoint's URL (origin and path), or `pid:<n>` for a stdio process. */
+  upstream: string | undefined;
+}
+
 export type TraceAttributes = Readonly<Record<string, string | number | boolean>>;
 
 export interface TraceStep {

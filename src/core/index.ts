@@ -2,7 +2,7 @@ export { GatehouseError, RpcCode, toGatehouseError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { randomToken } from './ids.js';
 export { ResourceStack } from './resource-stack.js';
-export type { CallTrace, TraceAttributes, TraceStep, UpstreamCallTrace } from './call-trace.js';
+export type { CallNotes, CallTrace, TraceAttributes, TraceStep, UpstreamCallTrace } from './call-trace.js';
 export { lineSplitter } from './line-splitter.js';
 export { GATEWAY_VERSION } from './version.js';
 export { formatIssues } from './zod-issues.js';

@@ -1,4 +1,4 @@
-import type { CallTrace } from '../core/index.js';
+import type { CallNotes, CallTrace } from '../core/index.js';
 import type { JsonRpcRequest, Params } from '../protocol/index.js';
 import type { ClientSession } from '../session/index.js';
 
@@ -25,7 +25,9 @@ export type TargetResolver = (session: ClientSession, request: JsonRpcRequest) =
  * The context every filter of the pipeline sees. The target is resolved on first ask and only then,
  * so a chain whose filters never ask costs nothing more than before.
  */
-export class CallContext {
+export class CallContext implements CallNotes {
+  /** Set by the router: where the call was last sent (the audit records it). */
+  upstream: string | undefined = undefined;
   private resolved: Promise<CallTarget | undefined> | undefined;
 
   constructor(

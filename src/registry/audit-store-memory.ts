@@ -40,6 +40,7 @@ export class MemoryAuditStore implements AuditStore {
       isError: null,
       result: null,
       latencyMs: null,
+      upstream: null,
       seq: null,
       prevHash: null,
       hash: null,
@@ -53,7 +54,7 @@ export class MemoryAuditStore implements AuditStore {
     if (entries.length === 0) return head;
     for (const { entry, seq, prevHash, hash } of chainEntries(head, ofReplica(replicaId, entries))) {
       const { intentId, ...fields } = entry;
-      const row: Omit<AuditRecord, 'id'> = { ...fields, seq, prevHash, hash };
+      const row: Omit<AuditRecord, 'id'> = { ...fields, upstream: fields.upstream ?? null, seq, prevHash, hash };
       const index = intentId === undefined ? -1 : this.rows.findIndex((stored) => stored.id === intentId && stored.seq === null);
       if (index >= 0) this.rows[index] = { ...row, id: intentId! };
       else this.rows.push({ ...row, id: this.nextId++ });

@@ -9,7 +9,6 @@ import {
   type AuditOutcome,
   type AuditQuery,
   type AuditRecord,
-  type AuditResult,
   type AuditStore,
 } from './audit-store.js';
 import type { RegistryTables } from './migrations.js';
@@ -51,6 +50,8 @@ export type AuditTables = {
     is_error: number | null;
     result: string | null;
     latency_ms: number | null;
+    /** Migration 7: the replica that served the call. */
+    upstream: string | null;
   };
   /** Where each chain starts after pruning: the last pruned link. */
   audit_anchors: { replica_id: string; seq: number | string; hash: string; pruned_at: string };
@@ -66,7 +67,7 @@ const INSERT_CHUNK = 500;
 const COLUMNS = [
   'replica_id', 'at', 'request_id', 'session_id', 'subject', 'user_name', 'identity_kind', 'team', 'key_id', 'client_name',
   'client_version', 'endpoint', 'method', 'server', 'name', 'arguments',
-  'outcome', 'error_code', 'result_bytes', 'is_error', 'result', 'latency_ms', 'seq', 'prev_hash', 'hash',
+  'outcome', 'error_code', 'result_bytes', 'is_error', 'result', 'latency_ms', 'upstream', 'seq', 'prev_hash', 'hash',
 ] as const;
 /** The columns completing an intent: what the call came to, and its link in the chain. */
 const COMPLETION_COLUMNS = COLUMNS.slice(16);
@@ -81,7 +82,7 @@ const POSTGRES_TYPES: Partial<Record<(typeof COLUMNS)[number], string>> = { seq:
  * A batch travels as one JSON array parameter, because preparing a statement with a placeholder per
  * value (the driver prepares every query anew) cost more than the inserts themselves.
  */
-function rowValues(call: AuditCall, result: AuditResult | undefined, link: { seq: number; prevHash: string; hash: string } | undefined): unknown[] {
+function rowValues(call: AuditCall, result: AuditEntry | undefined, link: { seq: number; prevHash: string; hash: string } | undefined): unknown[] {
   return [
     call.replicaId, call.at, call.requestId, call.sessionId, call.subject, call.user, call.identityKind, call.team, call.keyId, call.clientName,
     call.clientVersion, call.endpoint, call.method, call.server, call.name, call.arguments,
@@ -89,11 +90,11 @@ function rowValues(call: AuditCall, result: AuditResult | undefined, link: { seq
   ];
 }
 
-function completionValues(result: AuditResult | undefined, link: { seq: number; prevHash: string; hash: string } | undefined): unknown[] {
-  if (result === undefined) return ['pending', null, null, null, null, null, null, null, null];
+function completionValues(result: AuditEntry | undefined, link: { seq: number; prevHash: string; hash: string } | undefined): unknown[] {
+  if (result === undefined) return ['pending', null, null, null, null, null, null, null, null, null];
   return [
     result.outcome, result.errorCode, result.resultBytes, result.isError === null ? null : result.isError ? 1 : 0, result.result, result.latencyMs,
-    link?.seq ?? null, link?.prevHash ?? null, link?.hash ?? null,
+    result.upstream ?? null, link?.seq ?? null, link?.prevHash ?? null, link?.hash ?? null,
   ];
 }
 // A writer that shares its replica id with another process (or a SQLite write lock taken between the
@@ -126,6 +127,7 @@ function toRecord(row: AuditRow): AuditRecord {
     isError: row.is_error === null ? null : Number(row.is_error) === 1,
     result: row.result,
     latencyMs: row.latency_ms === null ? null : Number(row.latency_ms),
+    upstream: row.upstream,
     seq: row.seq === null ? null : Number(row.seq),
     prevHash: row.prev_hash,
     hash: row.hash,

@@ -65,6 +65,8 @@ export interface AuditResult {
 /** A completed call as the writer hands it to the store; `intentId` completes an intent row. */
 export interface AuditEntry extends AuditCall, AuditResult {
   readonly intentId?: number | undefined;
+  /** The replica that served the call: its endpoint URL (origin and path) or `pid:<n>` of a stdio process; none when nothing was sent. */
+  readonly upstream?: string | null | undefined;
 }
 
 /** A stored row. `seq`, `prevHash` and `hash` are null while the row is an intent (outcome `pending`). */
@@ -76,6 +78,7 @@ export interface AuditRecord extends AuditCall {
   readonly isError: boolean | null;
   readonly result: string | null;
   readonly latencyMs: number | null;
+  readonly upstream: string | null;
   readonly seq: number | null;
   readonly prevHash: string | null;
   readonly hash: string | null;
@@ -143,8 +146,8 @@ export const AUDIT_GENESIS_HASH = '0'.repeat(64);
 const HASH_FORM = 1;
 
 /** The values a hash covers, in a fixed order: every column except the row id and the hash itself. */
-function hashedContent(row: AuditCall & AuditResult, seq: number): unknown[] {
-  return [
+function hashedContent(row: AuditCall & AuditResult & { readonly upstream?: string | null | undefined }, seq: number): unknown[] {
+  const content = [
     HASH_FORM,
     row.replicaId,
     seq,
@@ -170,10 +173,13 @@ function hashedContent(row: AuditCall & AuditResult, seq: number): unknown[] {
     row.result,
     row.latencyMs,
   ];
+  // Added after form 1's rows were written: hashed only when present, so those rows verify as they were.
+  if (row.upstream != null) content.push(row.upstream);
+  return content;
 }
 
 /** sha256(prevHash + JSON of the row's content), hex. A JSON array of scalars is canonical as it is. */
-export function auditHash(prevHash: string, row: AuditCall & AuditResult, seq: number): string {
+export function auditHash(prevHash: string, row: AuditCall & AuditResult & { readonly upstream?: string | null | undefined }, seq: number): string {
   return createHash('sha256').update(prevHash).update(JSON.stringify(hashedContent(row, seq))).digest('hex');
 }
 

@@ -278,6 +278,14 @@ const migrations: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    version: 7,
+    description: 'the replica that served an audited call',
+    async up(db) {
+      // Null for every earlier row: the hash covers it only when present, so they verify as before.
+      await db.schema.alterTable('audit_records').addColumn('upstream', 'text').execute();
+    },
+  },
 ];
 
 /** The newest schema version this code knows. */

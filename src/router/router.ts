@@ -1,4 +1,4 @@
-import { ANONYMOUS, GATEWAY_VERSION, GatehouseError, toGatehouseError, type CallTrace } from '../core/index.js';
+import { ANONYMOUS, GATEWAY_VERSION, GatehouseError, toGatehouseError, type CallNotes } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
 import {
   Method,
@@ -71,8 +71,8 @@ interface ForwardedCall extends InflightCall {
   readonly idempotent: boolean;
   readonly tool: Params | undefined;
   readonly retry: number;
-  /** The client request's trace (tracing on), under which each attempt opens its upstream-call span. */
-  readonly trace: CallTrace | undefined;
+  /** The client request's notes: its trace (each attempt opens its upstream-call span under it), and where it went. */
+  readonly notes: CallNotes | undefined;
   /** performance.now() when sent, 0 when the server has one endpoint (nothing to balance). */
   readonly startedAt: number;
 }
@@ -186,8 +186,8 @@ export class Router implements ServerMessageHandler {
     }
   }
 
-  /** Routes one client request (everything but initialize and ping); `trace` when tracing is on. */
-  async route(session: ClientLink, request: JsonRpcRequest, trace?: CallTrace): Promise<RouteOutcome> {
+  /** Routes one client request (everything but initialize and ping); `notes` carry its trace, and get where it went. */
+  async route(session: ClientLink, request: JsonRpcRequest, notes?: CallNotes): Promise<RouteOutcome> {
     const params = request.params ?? {};
     switch (request.method) {
       case Method.toolsList:
@@ -199,23 +199,23 @@ export class Router implements ServerMessageHandler {
       case Method.resourceTemplatesList:
         return this.list(session, 'resourceTemplates', request.id, params);
       case Method.toolsCall:
-        return this.callTool(session, request, params, trace);
+        return this.callTool(session, request, params, notes);
       case Method.promptsGet:
-        return this.getPrompt(session, request, params, trace);
+        return this.getPrompt(session, request, params, notes);
       case Method.resourcesRead:
-        return this.byUri(session, request, params, trace);
+        return this.byUri(session, request, params, notes);
       case Method.resourcesSubscribe:
       case Method.resourcesUnsubscribe:
-        return this.subscription(session, request, params, trace);
+        return this.subscription(session, request, params, notes);
       case Method.completionComplete:
-        return this.complete(session, request, params, trace);
+        return this.complete(session, request, params, notes);
       case Method.loggingSetLevel:
-        return this.setLevel(session, request, params, trace);
+        return this.setLevel(session, request, params, notes);
       default:
         // One server's own endpoint passes through methods the gateway does not know (experimental, newer).
         // (Not for a caller narrowed by policies: an unknown method could reach what they may not use.)
         if (session.view.kind === 'server' && session.view.permits === undefined) {
-          return this.forward(session, session.view.servers[0]!, request, params, trace);
+          return this.forward(session, session.view.servers[0]!, request, params, notes);
         }
         throw new GatehouseError('method_not_found', `"${request.method.slice(0, 100)}" is not a method this endpoint serves.`);
     }
@@ -229,7 +229,7 @@ export class Router implements ServerMessageHandler {
     return { id, serialisedResult: this.catalog.page(list, params.cursor, session.stateless === true) };
   }
 
-  private async callTool(session: ClientLink, request: JsonRpcRequest, params: Params, trace: CallTrace | undefined): Promise<RouteOutcome> {
+  private async callTool(session: ClientLink, request: JsonRpcRequest, params: Params, notes: CallNotes | undefined): Promise<RouteOutcome> {
     const name = params.name;
     if (typeof name !== 'string') throw new GatehouseError('invalid_params', 'tools/call needs a string "name".');
     try {
@@ -245,12 +245,12 @@ export class Router implements ServerMessageHandler {
       const idempotent = annotations?.idempotentHint === true || annotations?.readOnlyHint === true;
       let outcome: RouteOutcome;
       try {
-        outcome = await this.forward(session, target.server, request, target.original === name ? params : { ...params, name: target.original }, trace, idempotent, target.item);
+        outcome = await this.forward(session, target.server, request, target.original === name ? params : { ...params, name: target.original }, notes, idempotent, target.item);
       } catch (error) {
         const fallback = await this.fallbackFor(session, target.server, target.original, params.arguments, error, idempotent);
         if (fallback === undefined) throw error;
         this.options.logger.info({ server: target.server, fallback: fallback.server, tool: target.original, reason: toGatehouseError(error).message }, 'tool call sent to the fallback server');
-        outcome = await this.forward(session, fallback.server, request, { ...params, name: target.original }, trace, idempotent, fallback.item);
+        outcome = await this.forward(session, fallback.server, request, { ...params, name: target.original }, notes, idempotent, fallback.item);
       }
       if (outcome && 'result' in outcome) outcome.result = adaptToolResultForRevision(outcome.result, session.protocolVersion);
       return outcome;
@@ -293,21 +293,21 @@ export class Router implements ServerMessageHandler {
     return { server: name, item: target.item };
   }
 
-  private async getPrompt(session: ClientLink, request: JsonRpcRequest, params: Params, trace: CallTrace | undefined): Promise<RouteOutcome> {
+  private async getPrompt(session: ClientLink, request: JsonRpcRequest, params: Params, notes: CallNotes | undefined): Promise<RouteOutcome> {
     const name = params.name;
     if (typeof name !== 'string') throw new GatehouseError('invalid_params', `${request.method} needs a string "name".`);
     const target = await resolveName(this.catalog, this.options.separator, session.view, 'prompts', name);
     if (!target) throw new GatehouseError('prompt_not_found', `No prompt named "${name.slice(0, 200)}".`);
     checkCall(session, target.server, 'prompts', target.original, params.arguments);
-    return this.forward(session, target.server, request, target.original === name ? params : { ...params, name: target.original }, trace, true);
+    return this.forward(session, target.server, request, target.original === name ? params : { ...params, name: target.original }, notes, true);
   }
 
-  private async byUri(session: ClientLink, request: JsonRpcRequest, params: Params, trace: CallTrace | undefined): Promise<RouteOutcome> {
+  private async byUri(session: ClientLink, request: JsonRpcRequest, params: Params, notes: CallNotes | undefined): Promise<RouteOutcome> {
     const uri = params.uri;
     if (typeof uri !== 'string') throw new GatehouseError('invalid_params', `${request.method} needs a string "uri".`);
     const target = await resolveUri(this.catalog, session.view, uri);
     checkCall(session, target.server, 'resources', target.uri, {});
-    const response = await this.forward(session, target.server, request, target.uri === uri ? params : { ...params, uri: target.uri }, trace, true);
+    const response = await this.forward(session, target.server, request, target.uri === uri ? params : { ...params, uri: target.uri }, notes, true);
     // Contents echo the server's URI; show the client the one it asked for.
     if (response && 'result' in response && session.view.prefixed && Array.isArray(response.result.contents)) {
       response.result.contents = (response.result.contents as Params[]).map((item) =>
@@ -317,7 +317,7 @@ export class Router implements ServerMessageHandler {
     return response;
   }
 
-  private async subscription(session: ClientLink, request: JsonRpcRequest, params: Params, trace: CallTrace | undefined): Promise<RouteOutcome> {
+  private async subscription(session: ClientLink, request: JsonRpcRequest, params: Params, notes: CallNotes | undefined): Promise<RouteOutcome> {
     const uri = params.uri;
     if (typeof uri !== 'string') throw new GatehouseError('invalid_params', `${request.method} needs a string "uri".`);
     const target = await resolveUri(this.catalog, session.view, uri);
@@ -327,7 +327,7 @@ export class Router implements ServerMessageHandler {
     const response =
       identity !== undefined && isModernRevision(identity.protocolVersion)
         ? ({ jsonrpc: '2.0', id: request.id, result: {} } as const)
-        : await this.forward(session, target.server, request, { ...params, uri: target.uri }, trace, true);
+        : await this.forward(session, target.server, request, { ...params, uri: target.uri }, notes, true);
     if (response && 'result' in response) {
       const subscriptions = this.relayOf(session).subscriptions;
       if (request.method === Method.resourcesSubscribe) subscriptions.set(uri, target);
@@ -336,22 +336,22 @@ export class Router implements ServerMessageHandler {
     return response;
   }
 
-  private async complete(session: ClientLink, request: JsonRpcRequest, params: Params, trace: CallTrace | undefined): Promise<RouteOutcome> {
+  private async complete(session: ClientLink, request: JsonRpcRequest, params: Params, notes: CallNotes | undefined): Promise<RouteOutcome> {
     const ref = params.ref as Params | undefined;
     if (!ref || typeof ref.type !== 'string') throw new GatehouseError('invalid_params', 'completion/complete needs a "ref".');
     if (ref.type === 'ref/prompt' && typeof ref.name === 'string') {
       const target = await resolveName(this.catalog, this.options.separator, session.view, 'prompts', ref.name);
       if (!target) throw new GatehouseError('prompt_not_found', `No prompt named "${ref.name.slice(0, 200)}".`);
-      return this.forward(session, target.server, request, { ...params, ref: { ...ref, name: target.original } }, trace, true);
+      return this.forward(session, target.server, request, { ...params, ref: { ...ref, name: target.original } }, notes, true);
     }
     if (ref.type === 'ref/resource' && typeof ref.uri === 'string') {
       const target = await resolveUri(this.catalog, session.view, ref.uri);
-      return this.forward(session, target.server, request, { ...params, ref: { ...ref, uri: target.uri } }, trace, true);
+      return this.forward(session, target.server, request, { ...params, ref: { ...ref, uri: target.uri } }, notes, true);
     }
     throw new GatehouseError('invalid_params', 'completion/complete: unknown ref type.');
   }
 
-  private async setLevel(session: ClientLink, request: JsonRpcRequest, params: Params, trace: CallTrace | undefined): Promise<RouteOutcome> {
+  private async setLevel(session: ClientLink, request: JsonRpcRequest, params: Params, notes: CallNotes | undefined): Promise<RouteOutcome> {
     const relay = this.relayOf(session);
     if (typeof params.level === 'string') relay.logLevel = params.level;
     // 2026-07-28 servers have no logging/setLevel: the level travels in each request's _meta instead.
@@ -363,7 +363,7 @@ export class Router implements ServerMessageHandler {
     const outcomes = await Promise.allSettled(
       targets.map((server) => {
         relay.loggingServers.add(server);
-        return this.forward(session, server, { ...request }, params, trace, true);
+        return this.forward(session, server, { ...request }, params, notes, true);
       }),
     );
     const failed = outcomes.find((outcome) => outcome.status === 'fulfilled' && outcome.value && 'error' in outcome.value);
@@ -380,7 +380,7 @@ export class Router implements ServerMessageHandler {
     server: string,
     request: JsonRpcRequest,
     params: Params,
-    trace: CallTrace | undefined,
+    notes: CallNotes | undefined,
     idempotent = false,
     tool?: Params,
     retry = 0,
@@ -405,13 +405,14 @@ export class Router implements ServerMessageHandler {
         // idempotent one (the endpoint that just refused will likely refuse again; each try counts
         // toward its circuit). Never after a timeout.
         if (retriable(error, idempotent || upstream.balanced, upstream.balanced) && (await this.mayRetry(upstream, retry))) {
-          return this.forward(session, server, request, original, trace, idempotent, tool, retry + 1);
+          return this.forward(session, server, request, original, notes, idempotent, tool, retry + 1);
         }
         throw error;
       }
     }
     const breaker = client.endpoint.breaker;
     breaker.admit();
+    if (notes !== undefined) notes.upstream = client.replica;
     const relay = this.relayOf(session);
     const lastClient = relay.clients.get(server);
     if (lastClient !== client) {
@@ -451,7 +452,7 @@ export class Router implements ServerMessageHandler {
       idempotent,
       tool,
       retry,
-      trace,
+      notes,
       // Latency is measured only where a balancer reads it: one endpoint costs no clock reads.
       startedAt: upstream.balanced ? performance.now() : 0,
     };
@@ -475,7 +476,7 @@ export class Router implements ServerMessageHandler {
     }
     // Tracing on: this attempt's span context goes upstream in `_meta` (SEP-414, whatever the transport)
     // and as the W3C traceparent header (HTTP), so the server's own spans join the client's trace.
-    const span = trace?.upstreamCall(server, request.method);
+    const span = notes?.trace?.upstreamCall(server, request.method);
     if (span !== undefined) {
       const context = span.tracestate === undefined ? { traceparent: span.traceparent } : { traceparent: span.traceparent, tracestate: span.tracestate };
       params = { ...params, _meta: { ...(params._meta as Params | undefined), ...context } };
@@ -514,7 +515,7 @@ export class Router implements ServerMessageHandler {
       // A bridged call (input rounds under way for a 2026-07-28 caller) is sent again only if it never left.
       const repeatable = call.idempotent && call.inputs === undefined;
       if (upstream !== undefined && retriable(error, repeatable, upstream.balanced) && (await this.mayRetry(upstream, call.retry)) && !call.cancelled) {
-        return this.forward(call.session, call.server, call.request, call.params, call.trace, call.idempotent, call.tool, call.retry + 1, call.client.endpoint);
+        return this.forward(call.session, call.server, call.request, call.params, call.notes, call.idempotent, call.tool, call.retry + 1, call.client.endpoint);
       }
       throw error;
     } finally {

@@ -151,6 +151,17 @@ export class UpstreamClient {
   }
 
   /**
+   * Which replica this connection reaches, for the audit trail: the endpoint's origin and path (never
+   * its query or user info, which may hold credentials), or the process id of a stdio server.
+   */
+  get replica(): string {
+    const url = this.options.endpoint.url;
+    if (url !== undefined) return `${url.origin}${url.pathname}`;
+    const pid = this.transport.pid;
+    return pid === undefined ? 'stdio' : `pid:${pid}`;
+  }
+
+  /**
    * Grows with every request sent (ids are never reused): a supervisor that sees it unchanged knows the
    * connection was idle in between, without a clock read per call.
    */

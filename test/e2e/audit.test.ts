@@ -143,6 +143,8 @@ describe('audit trail', () => {
     assert.deepEqual(JSON.parse(record.arguments ?? 'null'), { message: 'deploy with [REDACTED] now', api_key: '[REDACTED]', note: 'hi' });
     assert.ok((record.resultBytes ?? 0) > 0);
     assert.ok(record.latencyMs !== null && record.latencyMs >= 0);
+    // The replica that served it: a stdio server's process.
+    assert.match(record.upstream ?? '', /^pid:\d+$/);
     assert.ok(record.requestId !== null && record.sessionId !== null);
     assert.match(record.hash ?? '', /^[0-9a-f]{64}$/);
     assert.equal(new Date(record.at).toISOString(), record.at);

@@ -75,7 +75,7 @@ function auditContract(fresh: () => Promise<Subject>): void {
     const { items } = await store.audit.queryAudit({ limit: 10, order: 'asc' });
     assert.equal(items.length, 2);
     const [first, second] = items;
-    assert.deepEqual({ ...first, id: 0 }, { ...entry({ requestId: '1' }), id: 0, seq: 1, prevHash: AUDIT_GENESIS_HASH, hash: first?.hash });
+    assert.deepEqual({ ...first, id: 0 }, { ...entry({ requestId: '1' }), upstream: null, id: 0, seq: 1, prevHash: AUDIT_GENESIS_HASH, hash: first?.hash });
     assert.equal(second?.prevHash, first?.hash);
     assert.equal(second?.outcome, 'denied');
     assert.equal(second?.isError, null);
@@ -135,6 +135,30 @@ function auditContract(fresh: () => Promise<Subject>): void {
     );
     assert.deepEqual(await store.audit.pendingAudit('replica-a'), []);
     assert.equal((await verifyAudit(store.audit)).ok, true);
+  });
+
+  test('the replica that served a call is kept and covered by the hash; a row without one verifies as before', async () => {
+    await store.audit.appendAudit('replica-a', [entry({ requestId: 'none' }), { ...entry({ requestId: 'served' }), upstream: 'http://10.0.0.7:3001/mcp' }]);
+    const { items } = await store.audit.queryAudit({ limit: 10, order: 'asc' });
+    assert.deepEqual(
+      items.map((row) => [row.requestId, row.upstream]),
+      [
+        ['none', null],
+        ['served', 'http://10.0.0.7:3001/mcp'],
+      ],
+    );
+    assert.equal((await verifyAudit(store.audit)).ok, true);
+    const raw = await subject.raw?.();
+    if (raw === undefined) return;
+    try {
+      await raw.updateTable('audit_records').set({ upstream: 'http://10.0.0.8:3001/mcp' }).where('request_id', '=', 'served').execute();
+      assert.deepEqual(
+        (await verifyAudit(store.audit)).problems.map((problem) => problem.seq),
+        [2],
+      );
+    } finally {
+      await raw.destroy();
+    }
   });
 
   test('each replica extends its own chain', async () => {

@@ -96,6 +96,12 @@ const TABLES_OF_MIGRATION: Readonly<Record<number, readonly string[]>> = {
   4: ['user_connections', 'oauth_flows'],
   5: ['audit_records', 'audit_anchors'],
   6: ['limit_rules'],
+  7: [],
+};
+
+/** The columns migrations added to tables an earlier one created: dropped too when rebuilding an older database. */
+const COLUMNS_OF_MIGRATION: Readonly<Record<number, readonly (readonly [string, string])[]>> = {
+  7: [['audit_records', 'upstream']],
 };
 
 /** Leaves the database as a Gatehouse that knew migrations up to `version` would have. */
@@ -103,6 +109,7 @@ async function downgradeTo(raw: Kysely<RegistryTables>, version: number): Promis
   for (let newer = LATEST_SCHEMA_VERSION; newer > version; newer--) {
     const tables = TABLES_OF_MIGRATION[newer];
     assert.ok(tables !== undefined, `TABLES_OF_MIGRATION lacks migration ${newer}`);
+    for (const [table, column] of COLUMNS_OF_MIGRATION[newer] ?? []) await raw.schema.alterTable(table).dropColumn(column).execute();
     for (const table of tables) await raw.schema.dropTable(table).execute();
   }
   await raw.updateTable('gatehouse_schema').set({ version }).execute();

@@ -37,6 +37,7 @@ function record(fields: Partial<AuditRecord>): AuditRecord {
     isError: false,
     result: null,
     latencyMs: 10,
+    upstream: null,
     seq: ids,
     prevHash: null,
     hash: null,

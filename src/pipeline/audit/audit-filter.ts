@@ -178,7 +178,7 @@ class CompletedCall implements PreparableEntry {
   async prepare(): Promise<AuditEntry> {
     const call = this.intent?.call ?? this.filter.callOf(this.context, this.at, await this.context.target());
     const result = this.filter.resultOf(this.context.request.method, this.outcome, this.thrown, this.latencyMs);
-    return entryOf(call, result, this.intent?.id);
+    return entryOf(call, result, this.intent?.id, this.context.upstream ?? null);
   }
 }
 
@@ -186,7 +186,7 @@ class CompletedCall implements PreparableEntry {
  * The record as one object literal of a fixed shape. `{ ...call, ...result }` of these 22 fields
  * measured ~24 µs a record (V8 falls back to a slow path for spreads this wide), a literal ~0.1 µs.
  */
-function entryOf(call: AuditCall, result: AuditResult, intentId: number | undefined): AuditEntry {
+function entryOf(call: AuditCall, result: AuditResult, intentId: number | undefined, upstream: string | null): AuditEntry {
   return {
     replicaId: call.replicaId,
     at: call.at,
@@ -210,6 +210,7 @@ function entryOf(call: AuditCall, result: AuditResult, intentId: number | undefi
     isError: result.isError,
     result: result.result,
     latencyMs: result.latencyMs,
+    upstream,
     intentId,
   };
 }
