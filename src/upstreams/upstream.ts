@@ -1,11 +1,10 @@
-import type { HttpServerConfig, ServerConfig, StdioServerConfig } from '../config/index.js';
+import type { ServerConfig } from '../config/index.js';
 import { GATEWAY_VERSION, GatehouseError, type Identity } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
 import type { Params } from '../protocol/index.js';
-import { StreamableHttpTransport, createPool } from './http-transport.js';
-import { SseTransport } from './sse-transport.js';
-import { StdioTransport } from './stdio-transport.js';
-import type { UpstreamFailure, UpstreamTransport } from './transport.js';
+import { createPool } from './http-transport.js';
+import { createUpstreamTransport, httpEndpoints } from './upstream-transports.js';
+import type { UpstreamFailure } from './transport.js';
 import { UpstreamClient, type ServerIdentity, type ServerMessageHandler } from './upstream-client.js';
 import { ClientCredentialsToken, type UpstreamCredentials } from './client-credentials.js';
 import { UserTokenCredentials, type UserTokenSource } from './user-credentials.js';
@@ -49,16 +48,6 @@ export interface SessionOwner {
 }
 
 export type UpstreamState = 'starting' | 'ready' | 'down';
-
-/** The caller's identity as headers: URL-encoded, so no value can break a header line. */
-function identityHeaders(identity: Identity): Record<string, string> {
-  const headers: Record<string, string> = { 'x-gatehouse-user': encodeURIComponent(identity.subject) };
-  if (identity.name !== undefined) headers['x-gatehouse-user-name'] = encodeURIComponent(identity.name);
-  if (identity.groups.length > 0) headers['x-gatehouse-groups'] = identity.groups.map(encodeURIComponent).join(',');
-  if (identity.team !== undefined) headers['x-gatehouse-team'] = encodeURIComponent(identity.team);
-  if (identity.roles.length > 0) headers['x-gatehouse-roles'] = identity.roles.map(encodeURIComponent).join(',');
-  return headers;
-}
 
 /** How often a retiring server's in-flight count is checked; short against any call, cheap against the loop. */
 const DRAIN_POLL_MS = 20;
@@ -628,7 +617,7 @@ export class Upstream {
     return new UpstreamClient({
       server: this.name,
       owner,
-      createTransport: () => this.createTransport(owner, credentials, endpoint),
+      createTransport: () => createUpstreamTransport(this.config, { identity: owner?.identity, credentials, endpoint, connectTimeoutMs: this.defaults.initializeTimeoutMs, logger: this.logger }),
       handler: this.handler,
       endpoint,
       onConnectionFailed: this.onConnectionFailed,
@@ -773,25 +762,6 @@ export class Upstream {
     }
   }
 
-  private createTransport(owner: SessionOwner | undefined, credentials: UpstreamCredentials | undefined, endpoint: UpstreamEndpoint): UpstreamTransport {
-    const config = this.config;
-    if (config.transport === 'stdio') return this.stdioTransport(config);
-    return this.httpTransport(config, owner?.identity, credentials, endpoint);
-  }
-
-  private stdioTransport(config: StdioServerConfig): UpstreamTransport {
-    return new StdioTransport({ command: config.command, args: config.args, env: config.env, cwd: config.cwd, logger: this.logger });
-  }
-
-  private httpTransport(config: HttpServerConfig, identity: Identity | undefined, credentials: UpstreamCredentials | undefined, endpoint: UpstreamEndpoint): UpstreamTransport {
-    // Spec 2025-11-25 §Authorization: no token passthrough. Only the configured headers, and the
-    // caller's identity (never its credentials) where the server opted in.
-    const headers = config.forwardIdentity && identity !== undefined && identity.kind !== 'anonymous' ? { ...config.headers, ...identityHeaders(identity) } : config.headers;
-    const options = { url: endpoint.url!, headers, pool: endpoint.pool!, logger: this.logger, credentials };
-    if (config.transport === 'sse') return new SseTransport({ ...options, connectTimeoutMs: this.defaults.initializeTimeoutMs });
-    return new StreamableHttpTransport(options);
-  }
-
   /** Requests in flight on every connection of this server. */
   get inflightCount(): number {
     let count = (this.shared?.inflightCount ?? 0) + (this.modernShared?.inflightCount ?? 0);
@@ -836,12 +806,6 @@ export class Upstream {
     this.credentials?.close();
     await Promise.allSettled(this.endpoints.map((endpoint) => endpoint.pool?.close()));
   }
-}
-
-/** An HTTP server's endpoints with their weights: `urls` (a URL, or {url, weight}), else `url`. */
-function httpEndpoints(config: HttpServerConfig): { url: string; weight: number }[] {
-  if (config.urls === undefined) return [{ url: config.url!, weight: 1 }];
-  return config.urls.map((entry) => (typeof entry === 'string' ? { url: entry, weight: 1 } : entry));
 }
 
 /** Failures that say the server is unwell (not that it refused or the client gave up). */
