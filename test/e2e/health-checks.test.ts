@@ -8,29 +8,15 @@ import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { admin, type AdminCall } from '../helpers/admin-api.js';
-import { fixturePath, startNodeProcess, type NodeProcess } from '../fixtures/spawn-fixture.js';
+import { startReplica, whoami, type Replica } from '../helpers/replicas.js';
 import { startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
 
 const TIMEOUT = { timeout: 180_000 };
-const CALL = { timeout: 60_000 };
-
-interface Replica extends NodeProcess {
-  readonly name: string;
-}
-
-async function startReplica(name: string): Promise<Replica> {
-  const process = await startNodeProcess({ script: fixturePath('replica-server.ts'), args: ['--http', '--port', '0'], env: { REPLICA: name } });
-  return { ...process, name };
-}
 
 /** Sets what the replica's GET /healthz answers. */
 async function setHealth(replica: Replica, status: number): Promise<void> {
   const response = await fetch(new URL(`/healthz?status=${status}`, replica.url), { method: 'PUT' });
   assert.equal(response.status, 204);
-}
-
-function textOf(result: object): string {
-  return (((result as { content?: unknown }).content ?? []) as { text?: string }[]).map((item) => item.text ?? '').join('\n');
 }
 
 type EndpointView = { url: string; healthy: boolean; lastError?: string };
@@ -59,12 +45,6 @@ describe('health checks feed routing', () => {
     await client.connect(new StreamableHTTPClientTransport(new URL(`${gateway.url}/servers/svc/mcp`)));
     clients.push(client);
     return client;
-  }
-
-  async function whoami(client: Client): Promise<string> {
-    const result = await client.callTool({ name: 'whoami', arguments: {} }, undefined, CALL);
-    assert.notEqual(result.isError, true, textOf(result));
-    return textOf(result);
   }
 
   before(async () => {

@@ -10,34 +10,12 @@ import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/typ
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { admin } from '../helpers/admin-api.js';
-import { fixturePath, startNodeProcess, type NodeProcess } from '../fixtures/spawn-fixture.js';
+import { startReplica, textOf, whoami, type Replica } from '../helpers/replicas.js';
 import { startGateway, waitFor, type GatewayProcess } from '../helpers/gateway-process.js';
 
 const TIMEOUT = { timeout: 180_000 };
 const CALL = { timeout: 60_000 };
 const SESSIONS = 12;
-
-interface Replica extends NodeProcess {
-  readonly name: string;
-  readonly started: string[];
-}
-
-async function startReplica(name: string, env: Record<string, string> = {}): Promise<Replica> {
-  const started: string[] = [];
-  const process = await startNodeProcess({
-    script: fixturePath('replica-server.ts'),
-    args: ['--http', '--port', '0'],
-    env: { REPLICA: name, ...env },
-    onStderrLine: (line) => {
-      if (line.startsWith('started ')) started.push(line.slice('started '.length));
-    },
-  });
-  return { ...process, name, started };
-}
-
-function textOf(result: object): string {
-  return (((result as { content?: unknown }).content ?? []) as { text?: string }[]).map((item) => item.text ?? '').join('\n');
-}
 
 describe('replicas of one server: sessions spread, stick, and fail over', () => {
   let gateway: GatewayProcess;
@@ -49,12 +27,6 @@ describe('replicas of one server: sessions spread, stick, and fail over', () => 
     const client = new Client({ name: 'replicas', version: '1' });
     await client.connect(new StreamableHTTPClientTransport(new URL(`${gateway.url}/servers/svc/mcp`)));
     return client;
-  }
-
-  async function whoami(client: Client): Promise<string> {
-    const result = await client.callTool({ name: 'whoami', arguments: {} }, undefined, CALL);
-    assert.notEqual(result.isError, true, textOf(result));
-    return textOf(result);
   }
 
   before(async () => {
