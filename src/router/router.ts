@@ -5,8 +5,6 @@ import {
   adaptToolResultForRevision,
   clientCapabilityFor,
   listChangedKindOf,
-  listMethodOf,
-  listKeyOf,
   type JsonRpcNotification,
   type JsonRpcRequest,
   type JsonRpcResponse,
@@ -17,6 +15,8 @@ import {
 } from '../protocol/index.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import { UpstreamFailure, retryBackoffMs } from '../upstreams/index.js';
+import { fetchAllPages } from './list-pages.js';
+import { isServerFailure, retriable } from './retry-policy.js';
 import type { CircuitBreaker, RequestEnvelope, RequestOptions, ServerMessageHandler, Upstream, UpstreamClient, UpstreamEndpoint } from '../upstreams/index.js';
 import { canReturnInputRequired, checkParamHeaders, isModernRevision, paramHeadersFor, withoutModernFields } from '../protocol/eras/index.js';
 import { Catalog } from './catalog.js';
@@ -56,8 +56,6 @@ const LIST_CHANGED_METHOD: Record<ListKind, string> = {
   resources: Method.resourcesListChanged,
   resourceTemplates: Method.resourcesListChanged,
 };
-const CAPABILITY_OF_KIND: Record<ListKind, string> = { tools: 'tools', prompts: 'prompts', resources: 'resources', resourceTemplates: 'resources' };
-const MAX_LIST_PAGES = 100;
 
 /** Retries after the first attempt, at most (each also needs the server's retry budget). */
 const MAX_RETRIES = 2;
@@ -778,21 +776,7 @@ export class Router implements ServerMessageHandler {
 
   private async fetchListFrom(upstream: Upstream, kind: ListKind): Promise<Params[]> {
     const server = upstream.name;
-    const client = await withTimeout(upstream.sharedClient(), this.options.listTimeoutMs, server);
-    if (client.identity?.capabilities[CAPABILITY_OF_KIND[kind]] === undefined) return [];
-    const items: Params[] = [];
-    let cursor: unknown;
-    for (let page = 0; page < MAX_LIST_PAGES; page++) {
-      const response = await client.request(listMethodOf[kind], cursor === undefined ? undefined : { cursor }, {
-        timeoutMs: this.options.listTimeoutMs,
-        idempotent: true,
-      });
-      if ('error' in response) throw new GatehouseError('upstream_unavailable', `Server "${server}" failed ${listMethodOf[kind]}: ${response.error.message}`);
-      const pageItems = response.result[listKeyOf[kind]];
-      if (Array.isArray(pageItems)) items.push(...(pageItems as Params[]));
-      cursor = response.result.nextCursor;
-      if (typeof cursor !== 'string' || cursor.length === 0) break;
-    }
+    const items = await fetchAllPages(upstream, kind, this.options.listTimeoutMs);
     this.options.onServerListed?.(server, kind, items);
     // Kept to tell, when the server is reached on another replica, whether its lists differ there.
     if (upstream.balanced) this.listFingerprints.set(`${server}\0${kind}`, JSON.stringify(items));
@@ -801,34 +785,9 @@ export class Router implements ServerMessageHandler {
 }
 
 /** Policy conditions on the arguments of a call to an item the caller may see. */
-/** Failures that say the server is unwell (not that it refused or the client gave up). */
-function isServerFailure(error: unknown): boolean {
-  return error instanceof GatehouseError && (error.code === 'upstream_unavailable' || error.code === 'upstream_timeout') && error.data?.['circuit'] === undefined;
-}
-
-/**
- * Whether a failed attempt may be sent again. Never a timeout (the server may still be working on it),
- * never a refusal by an open circuit. A request that never left (no connection) may go to another
- * replica whatever it is; one that left and lost its connection, or got a transport error, only when
- * it is idempotent (a tool annotated idempotentHint or readOnlyHint, a read, a prompt).
- */
-function retriable(error: unknown, idempotent: boolean, balanced: boolean): boolean {
-  if (!isServerFailure(error) || (error as GatehouseError).code !== 'upstream_unavailable') return false;
-  if (error instanceof UpstreamFailure && error.kind === 'unreachable') return idempotent || balanced;
-  return idempotent;
-}
-
 function checkCall(session: ClientLink, server: string, kind: ListKind, name: string, args: unknown): void {
   const authorize = session.view.authorizeCall;
   if (authorize !== undefined && !authorize(session.identity ?? ANONYMOUS, server, kind, name, args)) {
     throw new GatehouseError('call_denied', undefined, { name: name.slice(0, 200) });
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, server: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new GatehouseError('upstream_timeout', `Server "${server}" is not ready after ${ms} ms.`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
