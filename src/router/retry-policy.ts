@@ -1,14 +1,9 @@
-import { GatehouseError } from '../core/index.js';
-import { UpstreamFailure } from '../upstreams/index.js';
-
-/** Failures that say the server is unwell (not that it refused or the client gave up). */
-export function isServerFailure(error: unknown): boolean {
-  return error instanceof GatehouseError && (error.code === 'upstream_unavailable' || error.code === 'upstream_timeout') && error.data?.['circuit'] === undefined;
-}
+import type { GatehouseError } from '../core/index.js';
+import { UpstreamFailure, isServerFailure } from '../upstreams/index.js';
 
 /**
  * Whether a failed attempt may be sent again. Never a timeout (the server may still be working on it),
- * never a refusal by an open circuit. A request that never left (no connection) may go to another
+ * never a refusal by an open circuit or a crash loop. A request that never left (no connection) may go to another
  * replica whatever it is; one that left and lost its connection, or got a transport error, only when
  * it is idempotent (a tool annotated idempotentHint or readOnlyHint, a read, a prompt).
  */

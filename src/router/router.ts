@@ -14,9 +14,9 @@ import {
   type RequestOutcome,
 } from '../protocol/index.js';
 import { setTimeout as delay } from 'node:timers/promises';
-import { UpstreamFailure, retryBackoffMs } from '../upstreams/index.js';
+import { UpstreamFailure, isServerFailure, refusedUnsent, retryBackoffMs } from '../upstreams/index.js';
 import { fetchAllPages } from './list-pages.js';
-import { isServerFailure, retriable } from './retry-policy.js';
+import { retriable } from './retry-policy.js';
 import type { CircuitBreaker, RequestEnvelope, RequestOptions, ServerMessageHandler, Upstream, UpstreamClient, UpstreamEndpoint } from '../upstreams/index.js';
 import { canReturnInputRequired, checkParamHeaders, isModernRevision, paramHeadersFor, withoutModernFields } from '../protocol/eras/index.js';
 import { Catalog } from './catalog.js';
@@ -274,14 +274,14 @@ export class Router implements ServerMessageHandler {
 
   /**
    * The fallback server's tool of the same name, when the failed call may go there: the server names
-   * one, the call never reached the primary (open circuit, no connection) or is safe to repeat, and the
+   * one, the call never reached the primary (open circuit, crash loop, no connection) or is safe to repeat, and the
    * caller may call that tool there.
    */
   private async fallbackFor(session: ClientLink, server: string, tool: string, args: unknown, error: unknown, idempotent: boolean): Promise<{ server: string; item: Params } | undefined> {
     const name = this.upstreams.get(server)?.config.fallback;
     if (name === undefined || name === server || !this.upstreams.has(name)) return undefined;
     if (!(error instanceof GatehouseError) || error.code !== 'upstream_unavailable') return undefined;
-    const neverSent = error.data?.['circuit'] === 'open' || (error instanceof UpstreamFailure && error.kind === 'unreachable');
+    const neverSent = refusedUnsent(error) || (error instanceof UpstreamFailure && error.kind === 'unreachable');
     if (!neverSent && !idempotent) return undefined;
     const list = await this.catalog.listFor(serverView(name), 'tools').catch(() => undefined);
     const target = list?.index.get(tool);

@@ -1,4 +1,4 @@
-export { Upstream, GATEWAY_CLIENT_INFO } from './upstream.js';
+export { Upstream, GATEWAY_CLIENT_INFO, isServerFailure, refusedUnsent } from './upstream.js';
 export type { UpstreamDefaults, SessionOwner, UpstreamState } from './upstream.js';
 export { UpstreamClient } from './upstream-client.js';
 export type { ServerIdentity, ServerMessageHandler, RequestOptions, RequestEnvelope } from './upstream-client.js';

@@ -808,7 +808,20 @@ export class Upstream {
   }
 }
 
-/** Failures that say the server is unwell (not that it refused or the client gave up). */
-function isServerFailure(error: unknown): boolean {
-  return error instanceof GatehouseError && (error.code === 'upstream_unavailable' || error.code === 'upstream_timeout') && error.data?.['circuit'] === undefined;
+/**
+ * Failures that say the server is unwell now: not that it refused (an open circuit, a crash loop's
+ * cool-down, both of which fail calls before they are sent) or that the client gave up.
+ */
+export function isServerFailure(error: unknown): boolean {
+  return (
+    error instanceof GatehouseError &&
+    (error.code === 'upstream_unavailable' || error.code === 'upstream_timeout') &&
+    error.data?.['circuit'] === undefined &&
+    error.data?.['crashLoop'] === undefined
+  );
+}
+
+/** A call refused before it was sent: its server's circuit is open, or it is in a crash loop's cool-down. */
+export function refusedUnsent(error: GatehouseError): boolean {
+  return error.data?.['circuit'] === 'open' || error.data?.['crashLoop'] === true;
 }

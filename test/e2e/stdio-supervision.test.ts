@@ -171,6 +171,35 @@ describe('stdio process supervision', () => {
     }
   });
 
+  test('a crash-looping server\'s tool calls go to its fallback server: they were never sent', TIMEOUT, async () => {
+    const config = {
+      upstreamDefaults: { restartBackoffMs: 100 },
+      servers: {
+        looping: {
+          ...supervised,
+          isolation: 'shared',
+          env: { CRASH_AFTER_MS: '200' },
+          crashLoop: { maxRestarts: 2, windowMs: 120_000, cooldownMs: 600_000 },
+          fallback: 'steady',
+        },
+        steady: { ...supervised, isolation: 'shared' },
+      },
+    };
+    await withGateway(config, async (gateway, connect) => {
+      await eventually(async () => {
+        const readiness = (await (await fetch(`${gateway.url}/readyz`)).json()) as { servers: Record<string, { lastError?: string }> };
+        return readiness.servers['looping']?.lastError?.includes('crash loop') === true;
+      }, 'the crash loop to be reported');
+      const client = await connect('looping');
+      const steadyPid = await pidOf(await connect('steady'), 'steady');
+      // `echo` carries no hints: only a call that was never sent may go to the fallback.
+      const echoed = await client.callTool({ name: 'echo', arguments: { text: 'to the fallback' } });
+      assert.notEqual(echoed.isError, true, textOf(echoed));
+      assert.equal(textOf(echoed), 'to the fallback');
+      assert.equal(await pidOf(client, 'looping'), steadyPid);
+    });
+  });
+
   test('a session\'s subscription and log level are set up again on the process that replaces its idle-stopped one', TIMEOUT, async () => {
     await withGateway({ servers: { isolated: { ...supervised, isolation: 'per-session', idleShutdownMs: 1_000 } } }, async (_gateway, connect) => {
       const client = await connect('isolated');
