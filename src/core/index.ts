@@ -1,6 +1,6 @@
 export { GatehouseError, RpcCode, toGatehouseError } from './errors.js';
 export type { ErrorCode } from './errors.js';
-export { randomToken } from './ids.js';
+export { randomToken, uniqueIds } from './ids.js';
 export { ResourceStack } from './resource-stack.js';
 export type { CallNotes, CallTrace, TraceAttributes, TraceStep, UpstreamCallTrace } from './call-trace.js';
 export { lineSplitter } from './line-splitter.js';

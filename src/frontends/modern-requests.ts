@@ -1,4 +1,4 @@
-import { ANONYMOUS, randomToken, type Identity } from '../core/index.js';
+import { ANONYMOUS, uniqueIds, type Identity } from '../core/index.js';
 import {
   DISCOVER_METHOD,
   MODERN_REVISIONS,
@@ -59,6 +59,9 @@ export function failureAnswer(id: unknown, failure: ModernError): ModernAnswer {
  * (progress, log lines the request asked for).
  */
 export class ModernRequests {
+  /** A one-request session's id names it in logs and relays; it is never sent, so it need not be unguessable. */
+  private readonly sessionIds = uniqueIds('m-');
+
   constructor(
     private readonly handler: MessageHandler,
     private readonly relay: RelayHooks,
@@ -66,7 +69,7 @@ export class ModernRequests {
 
   /** The one-shot session of a request; `related` is where its notifications go. */
   session(view: SessionView, meta: RequestMeta, related: (message: JsonRpcMessage) => void, identity: Identity = ANONYMOUS, clientAddress = ''): ClientSession {
-    const session = new ClientSession(`m-${randomToken(9)}`, this.handler.viewFor(view, identity), meta.protocolVersion, { send: related, close: () => undefined });
+    const session = new ClientSession(this.sessionIds(), this.handler.viewFor(view, identity), meta.protocolVersion, { send: related, close: () => undefined });
     session.identity = identity;
     session.clientAddress = clientAddress;
     session.stateless = true;

@@ -1,4 +1,4 @@
-import { GatehouseError, randomToken } from '../../core/index.js';
+import { GatehouseError, uniqueIds } from '../../core/index.js';
 import type { CounterStore } from './counter-store.js';
 
 export interface SlotLimit {
@@ -48,6 +48,8 @@ export class ConcurrencyGate {
   private pollTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private listening = false;
+  /** Unique across replicas (a random prefix per process), as the shared store needs. */
+  private readonly leaseIds = uniqueIds();
 
   constructor(
     private readonly store: CounterStore,
@@ -61,7 +63,7 @@ export class ConcurrencyGate {
    */
   async acquire(key: string, limit: SlotLimit, refuse: (why: 'full' | 'timeout') => Error): Promise<string> {
     if (this.closed) throw new GatehouseError('shutting_down');
-    const leaseId = randomToken(12);
+    const leaseId = this.leaseIds();
     // Nobody waiting: try for a slot at once. Somebody waiting: queue behind them (FIFO).
     if (!this.queues.has(key) && (await this.take(key, limit.max, leaseId))) return leaseId;
     if (this.closed) throw new GatehouseError('shutting_down');
@@ -99,7 +101,6 @@ export class ConcurrencyGate {
   /** Frees a slot; the store tells every replica, and this one's queue moves at once. */
   async release(key: string, leaseId: string): Promise<void> {
     this.held.delete(leaseId);
-    if (this.held.size === 0) this.stopRenewing();
     await this.store.releaseSlot(key, leaseId);
     void this.drain(key);
   }
@@ -178,8 +179,14 @@ export class ConcurrencyGate {
 
   private startRenewing(): void {
     if (this.renewTimer !== undefined || this.closed) return;
-    // Renew well before expiry: two missed renewals still leave the lease standing.
+    // Renew well before expiry: two missed renewals still leave the lease standing. The timer stops
+    // itself at a tick with nothing held, not at each release: one call at a time would otherwise
+    // create and clear a timer per call.
     this.renewTimer = setInterval(() => {
+      if (this.held.size === 0) {
+        this.stopRenewing();
+        return;
+      }
       const leases = [...this.held].map(([leaseId, key]) => ({ key, leaseId }));
       void this.store.renewSlots(leases, this.options.now() + this.options.leaseMs).catch(() => undefined);
     }, Math.max(1, Math.floor(this.options.leaseMs / 3)));
