@@ -62,6 +62,11 @@ async function withGateway(config: Record<string, unknown>, body: (gateway: Gate
   }
 }
 
+/** A shared server that dies 200 ms after each start: its third exit within two minutes makes a crash loop. */
+function crashLooping(env: Record<string, string> = {}): Record<string, unknown> {
+  return { ...supervised, isolation: 'shared', env: { ...env, CRASH_AFTER_MS: '200' }, crashLoop: { maxRestarts: 2, windowMs: 120_000, cooldownMs: 600_000 } };
+}
+
 async function pidOf(client: Client, server: string): Promise<number> {
   const result = await client.callTool({ name: 'pid', arguments: {} });
   assert.notEqual(result.isError, true, `pid failed on ${server}: ${textOf(result)}`);
@@ -136,12 +141,7 @@ describe('stdio process supervision', () => {
     const config = {
       upstreamDefaults: { restartBackoffMs: 100 },
       servers: {
-        looping: {
-          ...supervised,
-          isolation: 'shared',
-          env: { START_LOG: startLog, CRASH_AFTER_MS: '200' },
-          crashLoop: { maxRestarts: 2, windowMs: 120_000, cooldownMs: 600_000 },
-        },
+        looping: crashLooping({ START_LOG: startLog }),
       },
     };
     try {
@@ -175,13 +175,7 @@ describe('stdio process supervision', () => {
     const config = {
       upstreamDefaults: { restartBackoffMs: 100 },
       servers: {
-        looping: {
-          ...supervised,
-          isolation: 'shared',
-          env: { CRASH_AFTER_MS: '200' },
-          crashLoop: { maxRestarts: 2, windowMs: 120_000, cooldownMs: 600_000 },
-          fallback: 'steady',
-        },
+        looping: { ...crashLooping(), fallback: 'steady' },
         steady: { ...supervised, isolation: 'shared' },
       },
     };
