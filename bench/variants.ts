@@ -29,7 +29,7 @@ export const GATEWAY_VARIANTS: readonly GatewayVariant[] = [
   },
   {
     name: 'no-intents',
-    title: 'audit intents (a committed insert before each tools/call of a tool not annotated read-only) versus audit without them',
+    title: 'audit intents (made durable before each tools/call of a tool not annotated read-only: a journal line on SQLite) versus audit without them',
     compare: { with: 'gateway', featureOn: 'gateway' },
     config: (upstreamUrl) => ['audit:', '  intents: false', ...benchServer(upstreamUrl)],
   },
