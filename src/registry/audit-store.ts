@@ -8,7 +8,9 @@ import type { Page } from './store.js';
  * A row is born in one of two ways. Most calls are written once, complete, by the batch writer. A
  * call with side effects (a tools/call) is first written as an *intent* (outcome `pending`, not yet
  * chained) before it is sent upstream; the batch writer later completes that same row and chains it.
- * So a call is always exactly one row, and after a crash the row is there with no outcome.
+ * So a call is always exactly one row, and after a crash the row is there with no outcome. (On SQLite
+ * the intent waits in a journal beside the database instead, intent-journal.ts, and becomes a row
+ * only if its process dies or drops the outcome; ids of journalled intents are negative.)
  *
  * The chain is per `replicaId`: several gateways sharing one PostgreSQL database each extend their own
  * chain, so they never race for one head. `seq` numbers a chain's rows 1, 2, 3 …; `prevHash` is the

@@ -286,6 +286,15 @@ const migrations: readonly Migration[] = [
       await db.schema.alterTable('audit_records').addColumn('upstream', 'text').execute();
     },
   },
+  {
+    version: 8,
+    description: 'the journalled intent an audit record completes',
+    async up(db) {
+      // Read only when a journal left by a killed gateway is imported (registry/intent-journal.ts),
+      // bounded by the index on `at`: no index of its own, which every call would pay for.
+      await db.schema.alterTable('audit_records').addColumn('intent', 'text').execute();
+    },
+  },
 ];
 
 /** The newest schema version this code knows. */

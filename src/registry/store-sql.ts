@@ -1,5 +1,6 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
-import { SqlAuditStore, type SyncStatementRunner } from './audit-store-sql.js';
+import { SqlAuditStore, type SyncSqlite } from './audit-store-sql.js';
+import type { IntentJournal } from './intent-journal.js';
 import type { RegistryTables, SqlDialectName } from './migrations.js';
 import type { LimitRuleSpec } from './limit-spec.js';
 import type { PolicySpec, ServerSpec, ServerStatus, VirtualServerSpec } from './server-spec.js';
@@ -48,7 +49,9 @@ export interface SqlStoreOptions extends StoreOptions {
   /** Turns a driver error into a catalogue error when it means the database cannot be reached. */
   readonly translateError: (error: unknown) => unknown;
   /** An embedded database's synchronous statements, for the hot path's writes. */
-  readonly syncStatements?: SyncStatementRunner;
+  readonly sync?: SyncSqlite;
+  /** Where an embedded database's audit intents go (intent-journal.ts). */
+  readonly journal?: IntentJournal;
 }
 
 type Row<Table extends keyof RegistryTables> = Selectable<RegistryTables[Table]>;
@@ -171,7 +174,7 @@ export class SqlStore implements Store {
     private readonly options: SqlStoreOptions,
   ) {
     this.now = nowFrom(options);
-    this.audit = new SqlAuditStore(db, kind, (error) => options.translateError(error), options.syncStatements);
+    this.audit = new SqlAuditStore(db, kind, (error) => options.translateError(error), options.sync, options.journal);
   }
 
   /** Every query goes through here so that an unreachable database is reported as one. */
@@ -652,7 +655,8 @@ export class SqlStore implements Store {
   }
 
   close(): Promise<void> {
-    this.closing ??= this.db.destroy();
+    // The journal's open intents become rows first, while the database is still there.
+    this.closing ??= this.audit.closeJournal().finally(() => this.db.destroy());
     return this.closing;
   }
 }

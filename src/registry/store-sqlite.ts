@@ -2,15 +2,16 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Kysely, SqliteDialect } from 'kysely';
 import { GatehouseError } from '../core/index.js';
+import { IntentJournal } from './intent-journal.js';
 import { migrateToLatest, type RegistryTables } from './migrations.js';
 import { SqlStore } from './store-sql.js';
-import type { SyncStatementRunner } from './audit-store-sql.js';
+import type { SyncSqlite, SyncStatement } from './audit-store-sql.js';
 import type { StoreOptions } from './store-records.js';
 
 /** The embedded store (the default): one SQLite file, in WAL mode so readers never wait for the writer. */
 export class SqliteStore extends SqlStore {
-  constructor(db: Kysely<RegistryTables>, file: string, options: StoreOptions, syncStatements?: SyncStatementRunner) {
-    super('sqlite', db, { ...options, translateError: (error) => translateSqliteError(error, file), ...(syncStatements && { syncStatements }) });
+  constructor(db: Kysely<RegistryTables>, file: string, options: StoreOptions, sync?: SyncSqlite, journal?: IntentJournal) {
+    super('sqlite', db, { ...options, translateError: (error) => translateSqliteError(error, file), ...(sync && { sync }), ...(journal && { journal }) });
   }
 }
 
@@ -18,19 +19,26 @@ type Database = import('better-sqlite3').Database;
 
 /**
  * Statements run on the connection Kysely also uses, prepared once. better-sqlite3 is synchronous, so
- * a statement run here cannot interleave with anything, except a transaction Kysely holds open across
- * its awaits: then the statement would join it, so it is left to Kysely (which waits for it).
+ * work run here cannot interleave with anything, except a transaction Kysely holds open across its
+ * awaits: then the work would join it, so it is left to Kysely (which waits for it).
  */
-function syncStatementsOn(database: Database): SyncStatementRunner {
-  return (sql) => {
-    // Prepared at first use: the store is built before the migrations create its tables.
-    let statement: import('better-sqlite3').Statement<unknown[], { id: number | bigint }> | undefined;
-    const insert = (values: readonly unknown[]): number => Number((statement ??= database.prepare(sql)).get(...values)!.id);
-    const many = database.transaction((rows: readonly (readonly unknown[])[]) => rows.map(insert));
-    return (rows) => {
+function syncSqliteOn(database: Database): SyncSqlite {
+  const statements = new Map<string, SyncStatement>();
+  const statement = (sql: string): SyncStatement => {
+    let prepared: import('better-sqlite3').Statement<unknown[], Record<string, unknown>> | undefined;
+    const compiled = () => (prepared ??= database.prepare(sql));
+    return { get: (values) => compiled().get(...values), run: (values) => compiled().run(...values).changes };
+  };
+  return {
+    statement: (sql) => {
+      let found = statements.get(sql);
+      if (found === undefined) statements.set(sql, (found = statement(sql)));
+      return found;
+    },
+    run: (work, atomic) => {
       if (database.inTransaction) return undefined;
-      return rows.length === 1 ? [insert(rows[0]!)] : many(rows);
-    };
+      return { value: atomic ? database.transaction(work)() : work() };
+    },
   };
 }
 
@@ -71,9 +79,10 @@ export async function openSqliteStore(file: string, options: StoreOptions = {}):
     throw new GatehouseError('store_unavailable', `${file}: ${reason}`);
   }
   const db = new Kysely<RegistryTables>({ dialect: new SqliteDialect({ database }) });
-  const store = new SqliteStore(db, file, options, syncStatementsOn(database));
+  const store = new SqliteStore(db, file, options, syncSqliteOn(database), new IntentJournal(file));
   try {
     await migrateToLatest(db, 'sqlite');
+    await store.audit.importJournals(file);
   } catch (error) {
     await store.close();
     throw translateSqliteError(error, file);

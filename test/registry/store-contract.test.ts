@@ -97,11 +97,13 @@ const TABLES_OF_MIGRATION: Readonly<Record<number, readonly string[]>> = {
   5: ['audit_records', 'audit_anchors'],
   6: ['limit_rules'],
   7: [],
+  8: [],
 };
 
 /** The columns migrations added to tables an earlier one created: dropped too when rebuilding an older database. */
 const COLUMNS_OF_MIGRATION: Readonly<Record<number, readonly (readonly [string, string])[]>> = {
   7: [['audit_records', 'upstream']],
+  8: [['audit_records', 'intent']],
 };
 
 /** Leaves the database as a Gatehouse that knew migrations up to `version` would have. */

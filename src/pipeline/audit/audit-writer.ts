@@ -132,12 +132,15 @@ export class AuditWriter {
 
   /**
    * Writes the intent of a call with side effects, durable before the call goes upstream. Intents
-   * asked for in one turn of the event loop (concurrent calls read from the sockets together) are
-   * written in one transaction at the end of it: a commit each cost more than the inserts.
+   * asked for in one synchronous run (a JSON-RPC batch of calls) are written together when it ends:
+   * one append to SQLite's intent journal, one statement on PostgreSQL. Not at the end of the event
+   * loop's turn (setImmediate), which would gather more of them under load: that extra turn of the
+   * loop per call cost ~28 µs of CPU at concurrency 1 (measured with the bench), more than the
+   * syscall it could save.
    */
   intent(call: AuditCall): Promise<number> {
     return new Promise((resolve, reject) => {
-      if (this.intents.push({ call, resolve, reject }) === 1) setImmediate(this.writeIntents);
+      if (this.intents.push({ call, resolve, reject }) === 1) queueMicrotask(this.writeIntents);
     });
   }
 

@@ -1,0 +1,198 @@
+import { closeSync, ftruncateSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { randomToken } from '../core/index.js';
+import type { AuditCall } from './audit-store.js';
+
+/**
+ * The intents of calls on the embedded store (SQLite), appended to a journal beside the database file
+ * rather than committed to it. An intent must be durable before its call goes upstream, once per call
+ * with side effects; a SQLite commit of one row cost ~45–65 µs of CPU here (its WAL frames and locks
+ * are a handful of syscalls, each dear in a sandbox), a line appended to a file ~5 µs. Both survive a
+ * crash of the gateway (the bytes are in the OS's page cache) and neither a power cut (the database
+ * runs WAL with synchronous=NORMAL): the guarantee is the same.
+ *
+ * A journal is a series of segment files `<db>-intents.<pid>.<token>.<n>`, each created at its full
+ * size (zeros) and filled with one line `[key, call]` per intent. The store writes each completed call as a row carrying its intent's key, and tells the journal
+ * once that row is committed; a full segment is retired, and deleted when none of its intents is open.
+ * Whatever a process leaves (it was killed, or dropped an outcome) is imported into the database as
+ * `pending` rows by the next open of that file (`leftoverSegments`), skipping intents whose completed
+ * row is already there, and then the ordinary recovery records them with outcome `unknown`.
+ *
+ * Intent ids the journal hands out are negative, so that they never collide with row ids (an intent
+ * imported from a journal, or written to PostgreSQL, is a row with a positive id).
+ */
+
+/** A segment this big is retired and a new one begun. */
+const SEGMENT_BYTES = 1024 * 1024;
+
+interface Segment {
+  readonly path: string;
+  readonly fd: number;
+  /** The first intent number written to it (ids are -number). */
+  readonly first: number;
+  bytes: number;
+  /** Its intents whose completed row is not yet committed. */
+  open: number;
+}
+
+/** An intent as read back from a segment. */
+export interface JournalIntent {
+  readonly key: string;
+  readonly call: AuditCall;
+}
+
+/** Journals open in this process, by their path prefix: a second store on the same file must not import them. */
+const live = new Set<string>();
+
+export class IntentJournal {
+  private readonly prefix: string;
+  private readonly token = randomToken(6);
+  private readonly segments: Segment[] = [];
+  private next = 1;
+  private segmentNumber = 0;
+  private closed = false;
+
+  constructor(databaseFile: string) {
+    this.prefix = `${databaseFile}-intents.${process.pid}.${this.token}`;
+    live.add(this.prefix);
+  }
+
+  /** Writes the intents in one append and returns their (negative) ids, in order. */
+  append(calls: readonly AuditCall[]): number[] {
+    if (this.closed) throw new Error('the intent journal is closed');
+    const segment = this.current();
+    const ids: number[] = [];
+    let text = '';
+    for (const call of calls) {
+      const id = -this.next++;
+      ids.push(id);
+      text += `${JSON.stringify([this.keyOf(id), call])}\n`;
+    }
+    const bytes = Buffer.from(text);
+    // At an offset of the preallocated file: an append that grew the file would change its size on
+    // every call, and each size change is a journalled inode update in ext4 (measured: ~27 µs of the
+    // gateway's time per call under load, against ~1 µs of JSON around it).
+    for (let written = 0; written < bytes.length; ) written += writeSync(segment.fd, bytes, written, bytes.length - written, segment.bytes + written);
+    segment.bytes += bytes.length;
+    segment.open += calls.length;
+    return ids;
+  }
+
+  /** The key a completed row carries for the intent `id` (unique across processes and restarts). */
+  keyOf(id: number): string {
+    return `${this.token}:${-id}`;
+  }
+
+  /** The completed rows of these intents are committed: segments left with nothing open are deleted. */
+  complete(ids: readonly number[]): void {
+    for (const id of ids) {
+      const segment = this.segmentOf(-id);
+      if (segment !== undefined) segment.open -= 1;
+    }
+    const current = this.segments.at(-1);
+    for (const segment of [...this.segments]) {
+      if (segment.open > 0 || (segment === current && segment.bytes < SEGMENT_BYTES)) continue;
+      this.remove(segment);
+    }
+  }
+
+  /** Stops writing; the segments are left for the store to import what is still open (then it deletes them). */
+  close(): string[] {
+    if (this.closed) return [];
+    this.closed = true;
+    live.delete(this.prefix);
+    const paths: string[] = [];
+    for (const segment of this.segments.splice(0)) {
+      closeSync(segment.fd);
+      paths.push(segment.path);
+    }
+    return paths;
+  }
+
+  private current(): Segment {
+    const last = this.segments.at(-1);
+    if (last !== undefined && last.bytes < SEGMENT_BYTES) return last;
+    const path = `${this.prefix}.${this.segmentNumber++}`;
+    const fd = openSync(path, 'w', 0o600);
+    // Its full size at once (sparse: zeros cost no disk until written); readSegments skips the zeros.
+    ftruncateSync(fd, SEGMENT_BYTES);
+    const segment: Segment = { path, fd, first: this.next, bytes: 0, open: 0 };
+    this.segments.push(segment);
+    return segment;
+  }
+
+  private segmentOf(number: number): Segment | undefined {
+    for (let index = this.segments.length - 1; index >= 0; index--) {
+      const segment = this.segments[index]!;
+      if (segment.first <= number) return segment;
+    }
+    return undefined;
+  }
+
+  private remove(segment: Segment): void {
+    this.segments.splice(this.segments.indexOf(segment), 1);
+    closeSync(segment.fd);
+    unlinkSync(segment.path);
+  }
+}
+
+/** Segments of `databaseFile`'s journals whose process is gone (or closed its journal), each journal's oldest first. */
+export function leftoverSegments(databaseFile: string): string[] {
+  const directory = dirname(databaseFile);
+  const stem = `${basename(databaseFile)}-intents.`;
+  let names: string[];
+  try {
+    names = readdirSync(directory);
+  } catch {
+    return [];
+  }
+  const found: { path: string; prefix: string; number: number }[] = [];
+  for (const name of names) {
+    if (!name.startsWith(stem)) continue;
+    const [pid, token, number] = name.slice(stem.length).split('.');
+    if (pid === undefined || token === undefined || number === undefined || !/^\d+$/.test(pid) || !/^\d+$/.test(number)) continue;
+    const prefix = join(directory, `${stem}${pid}.${token}`);
+    if (live.has(prefix) || (Number(pid) !== process.pid && processAlive(Number(pid)))) continue;
+    found.push({ path: join(directory, name), prefix, number: Number(number) });
+  }
+  return found.sort((left, right) => left.prefix.localeCompare(right.prefix) || left.number - right.number).map(({ path }) => path);
+}
+
+/** The intents in these segments; a line cut short by a crash in the middle of a write is skipped. */
+export function readSegments(paths: readonly string[]): JournalIntent[] {
+  const intents: JournalIntent[] = [];
+  for (const path of paths) {
+    const text = readFileSync(path, 'utf8');
+    // The written part; the rest of the preallocated file is zeros.
+    const end = text.indexOf('\0');
+    for (const line of (end === -1 ? text : text.slice(0, end)).split('\n')) {
+      if (line === '') continue;
+      try {
+        const [key, call] = JSON.parse(line) as [unknown, unknown];
+        if (typeof key === 'string' && typeof call === 'object' && call !== null) intents.push({ key, call: call as AuditCall });
+      } catch {
+        // A partial last line: its call was never sent upstream (the append had not returned).
+      }
+    }
+  }
+  return intents;
+}
+
+export function removeSegments(paths: readonly string[]): void {
+  for (const path of paths) {
+    try {
+      unlinkSync(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
