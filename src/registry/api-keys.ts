@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { GatehouseError } from '../core/index.js';
 import { serverNameSchema } from './server-spec.js';
@@ -88,7 +88,7 @@ export function generateApiKey(): GeneratedApiKey {
  * milliseconds of CPU. (The same reasoning as GitHub's and Stripe's token storage.)
  */
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
+  return hash('sha256', secret, 'hex');
 }
 
 /**
@@ -96,7 +96,7 @@ export function hashSecret(secret: string): string {
  * nothing about how many leading bytes of a guess were right.
  */
 export function secretMatches(secret: string, expectedHash: string): boolean {
-  const actual = createHash('sha256').update(secret, 'utf8').digest();
+  const actual = hash('sha256', secret, 'buffer');
   const expected = Buffer.from(expectedHash, 'hex');
   // timingSafeEqual throws on different lengths; a stored hash is always 32 bytes unless a row is corrupt.
   return expected.length === actual.length && timingSafeEqual(actual, expected);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Page } from './store.js';
 
 /**
@@ -182,7 +182,7 @@ function hashedContent(row: AuditCall & AuditResult & { readonly upstream?: stri
 
 /** sha256(prevHash + JSON of the row's content), hex. A JSON array of scalars is canonical as it is. */
 export function auditHash(prevHash: string, row: AuditCall & AuditResult & { readonly upstream?: string | null | undefined }, seq: number): string {
-  return createHash('sha256').update(prevHash).update(JSON.stringify(hashedContent(row, seq))).digest('hex');
+  return hash('sha256', prevHash + JSON.stringify(hashedContent(row, seq)), 'hex');
 }
 
 /** The entries as the replica whose chain they join (the replica id is part of what is hashed). */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { request } from 'undici';
 import { GatehouseError } from '../../core/index.js';
 import type { Identity } from '../../core/index.js';
@@ -134,7 +134,7 @@ export function createIntrospectionVerifier(options: IntrospectionVerifierOption
   return {
     async verify(token: string): Promise<Identity> {
       if (token === '') throw refuse('malformed', 'The access token is empty.');
-      const key = createHash('sha256').update(token).digest('base64url');
+      const key = hash('sha256', token, 'base64url');
       const cached = cache.get(key);
       let identity: Identity;
       if (cached !== undefined && cached.until > Date.now()) {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { Method, type JsonRpcResponse, type Params, type RequestOutcome } from '../../protocol/index.js';
 import { canonicalJson } from '../../registry/index.js';
 import type { CallContext } from '../call-context.js';
@@ -80,7 +80,7 @@ export class CacheFilter implements Filter<CallContext, RequestOutcome> {
     const identity = session.identity;
     const who = shared ? '' : `${identity.kind}:${identity.issuer ?? ''}:${identity.subject}`;
     const material = canonicalJson([session.view.name, server, kind, name, params.arguments ?? null, params.uri ?? null, session.protocolVersion, who]);
-    return createHash('sha256').update(material).digest('base64url');
+    return hash('sha256', material, 'base64url');
   }
 
   private answer(context: CallContext, resultText: string, ageMs: number): JsonRpcResponse {
