@@ -54,14 +54,7 @@ export class AuditFilter implements Filter<CallContext, RequestOutcome> {
       await this.options.writer.accept(new CompletedCall(this, context, at, performance.now() - started, undefined, error, intent));
       throw error;
     }
-    const latencyMs = performance.now() - started;
-    // With an intent the record is known but for the result: made now (cheap without captured results),
-    // the queue holds a flat record rather than the whole call context until the batch (less to collect).
-    const record =
-      intent !== undefined && !this.options.captureResults
-        ? entryOf(intent.call, this.resultOf(context.request.method, outcome, undefined, latencyMs), intent.id, context.upstream ?? null)
-        : new CompletedCall(this, context, at, latencyMs, outcome, undefined, intent);
-    const waiting = this.options.writer.accept(record);
+    const waiting = this.options.writer.accept(new CompletedCall(this, context, at, performance.now() - started, outcome, undefined, intent));
     if (waiting !== undefined) await waiting;
     return outcome;
   }
