@@ -86,6 +86,8 @@ interface Accumulated {
   middleTicks: number;
   serverTicks: number;
   loadTicks: number;
+  /** The middle process's CPU per call in each round, µs (for ratios taken round by round). */
+  middleUsPerCallByRound: number[];
   toolCount?: number;
   replyBytes?: number;
 }
@@ -279,13 +281,14 @@ async function main(): Promise<void> {
     into.firstError ??= result.firstError;
     into.elapsedMs += result.elapsedMs;
     into.middleTicks += delta(0);
+    if (result.calls > 0) into.middleUsPerCallByRound.push((delta(0) / ticksPerSecond / result.calls) * 1e6);
     into.serverTicks += delta(1);
     into.loadTicks += delta(2);
     if (result.toolCount !== undefined) into.toolCount = result.toolCount;
     if (result.replyBytes !== undefined) into.replyBytes = result.replyBytes;
     return result;
   };
-  const emptyAccumulated = (): Accumulated => ({ latencies: [], calls: 0, errors: 0, firstError: undefined, elapsedMs: 0, middleTicks: 0, serverTicks: 0, loadTicks: 0 });
+  const emptyAccumulated = (): Accumulated => ({ latencies: [], calls: 0, errors: 0, firstError: undefined, elapsedMs: 0, middleTicks: 0, serverTicks: 0, loadTicks: 0, middleUsPerCallByRound: [] });
 
   // Interleaved rounds: every target sees the same machine conditions, and the order rotates so no
   // target always runs right after another one's burst.
@@ -389,6 +392,16 @@ async function main(): Promise<void> {
 
 type EchoSummary = ReturnType<typeof echoSummary>;
 
+/**
+ * The median over rounds of on/off CPU per call, each ratio from one round of each (measured back to
+ * back in the interleaved order): one round disturbed by the machine moves it less than the total.
+ */
+function medianRoundRatio(on: readonly number[] | undefined, off: readonly number[] | undefined): number | undefined {
+  if (on === undefined || off === undefined) return undefined;
+  const ratios = on.flatMap((value, index) => (off[index] === undefined || off[index] === 0 ? [] : [value / off[index]!])).sort((a, b) => a - b);
+  return ratios.length === 0 ? undefined : percentile(Float64Array.from(ratios), 0.5);
+}
+
 function echoSummary(accumulated: Accumulated | undefined, ticksPerSecond: number) {
   const sorted = concatSorted(accumulated?.latencies ?? []);
   const calls = accumulated?.calls ?? 0;
@@ -401,6 +414,7 @@ function echoSummary(accumulated: Accumulated | undefined, ticksPerSecond: numbe
     p50Ms: percentile(sorted, 0.5),
     p99Ms: percentile(sorted, 0.99),
     middleCpuUsPerCall: perCallUs(accumulated?.middleTicks),
+    middleCpuUsPerCallByRound: accumulated?.middleUsPerCallByRound ?? [],
     serverCpuUsPerCall: perCallUs(accumulated?.serverTicks),
     loadGeneratorCpuUsPerCall: perCallUs(accumulated?.loadTicks),
   };
@@ -520,7 +534,7 @@ function printReport(summary: {
     lines.push('', `${variant.title}`, `  on: ${onName}, off: ${offName}`);
     lines.push(
       formatTable(
-        ['conc', 'CPU µs/call on', 'CPU µs/call off', 'CPU ratio', 'added CPU µs/call', 'calls/s on', 'calls/s off', 'throughput ratio'],
+        ['conc', 'CPU µs/call on', 'CPU µs/call off', 'CPU ratio', 'median round ratio', 'added CPU µs/call', 'calls/s on', 'calls/s off', 'throughput ratio'],
         settings.concurrencies.map((concurrency) => {
           const on = summary.echo.find((row) => row.target === onName && row.concurrency === concurrency);
           const off = summary.echo.find((row) => row.target === offName && row.concurrency === concurrency);
@@ -531,6 +545,7 @@ function printReport(summary: {
             fixed(on?.middleCpuUsPerCall, 0),
             fixed(off?.middleCpuUsPerCall, 0),
             ratio(on?.middleCpuUsPerCall, off?.middleCpuUsPerCall),
+            fixed(medianRoundRatio(on?.middleCpuUsPerCallByRound, off?.middleCpuUsPerCallByRound), 3),
             added === undefined ? '—' : signed(added, 0),
             fixed(on?.callsPerSecond, 0),
             fixed(off?.callsPerSecond, 0),
