@@ -17,6 +17,9 @@ function textOf(result: object): string {
 
 /** A tool of bench-server that is neither read-only nor idempotent: a repeat could do harm. */
 const unsafeTool = catalogueTools.find((tool) => tool.annotations?.readOnlyHint === false && tool.annotations.idempotentHint !== true)!;
+// bench-server's `echo` is deliberately not annotated (the bench measures the audit intent), so the
+// transparent retry is shown with one of its read-only tools.
+const readOnlyTool = catalogueTools.find((tool) => tool.annotations?.readOnlyHint === true)!;
 
 interface UpstreamKind {
   name: string;
@@ -74,9 +77,10 @@ for (const kind of kinds) {
 
       const { tools } = await client.listTools(undefined, callTimeout);
       assert.ok(tools.some((tool) => tool.name === 'bench__echo'), tools.map((tool) => tool.name).join(', '));
-      const echo = await client.callTool({ name: 'bench__echo', arguments: { text: 'after the restart' } }, undefined, callTimeout);
-      assert.equal(echo.isError, undefined, textOf(echo));
-      assert.equal(textOf(echo), 'after the restart');
+      assert.ok(readOnlyTool, 'bench-server has a read-only tool');
+      const read = await client.callTool({ name: `bench__${readOnlyTool.name}`, arguments: {} }, undefined, callTimeout);
+      assert.equal(read.isError, undefined, textOf(read));
+      assert.match(textOf(read), new RegExp(`^${readOnlyTool.name} ok`));
       assert.ok((await upstreamSessions()) >= 1, 'the gateway opened a new upstream session');
     });
 
