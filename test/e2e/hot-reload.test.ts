@@ -49,8 +49,12 @@ describe('changes without restarts', () => {
   before(async () => {
     gateway = await startGateway({ ...base, servers: { alpha } });
     aggregate = await connect(`${gateway.url}/mcp`);
-    alphaOnly = await connect(`${gateway.url}/servers/alpha/mcp`);
     assert.ok((await toolNames(aggregate.client)).includes('alpha__echo'));
+    // server-everything registers more tools once initialized and announces each with list_changed,
+    // which can reach the gateway after its first tools/list answer and is then relayed. A call
+    // answered after them proves they are in, so the session below starts after alpha's own changes.
+    await aggregate.client.callTool({ name: 'alpha__echo', arguments: { message: 'settled' } });
+    alphaOnly = await connect(`${gateway.url}/servers/alpha/mcp`);
     assert.ok((await toolNames(alphaOnly.client)).includes('echo'));
   });
 
