@@ -1,4 +1,4 @@
-import { closeSync, ftruncateSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomToken } from '../core/index.js';
 import type { AuditCall } from './audit-store.js';
@@ -114,8 +114,9 @@ export class IntentJournal {
     if (last !== undefined && last.bytes < SEGMENT_BYTES) return last;
     const path = `${this.prefix}.${this.segmentNumber++}`;
     const fd = openSync(path, 'w', 0o600);
-    // Its full size at once (sparse: zeros cost no disk until written); readSegments skips the zeros.
-    ftruncateSync(fd, SEGMENT_BYTES);
+    // Its full size at once, written as zeros (readSegments stops at them): the space is taken now
+    // rather than a page at a time under the calls, and each intent then rewrites cached pages.
+    writeZeros(fd, SEGMENT_BYTES);
     const segment: Segment = { path, fd, first: this.next, bytes: 0, open: 0 };
     this.segments.push(segment);
     return segment;
@@ -186,6 +187,12 @@ export function removeSegments(paths: readonly string[]): void {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
   }
+}
+
+const ZEROS = Buffer.alloc(64 * 1024);
+
+function writeZeros(fd: number, length: number): void {
+  for (let written = 0; written < length; ) written += writeSync(fd, ZEROS, 0, Math.min(ZEROS.length, length - written), written);
 }
 
 function processAlive(pid: number): boolean {
