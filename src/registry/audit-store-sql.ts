@@ -146,10 +146,9 @@ function toRecord(row: AuditRow): AuditRecord {
 }
 
 /**
- * An embedded database's connection, used synchronously with statements prepared once: the intent
- * before each tools/call is on the hot path, and Kysely's driver prepares every query anew (measured
- * on SQLite: ~80 µs of CPU an intent through Kysely, ~30 µs prepared once), and a batch of 500 rows
- * inserted one prepared statement at a time costs ~8 µs a row against ~24 µs through one json_each.
+ * An embedded database's connection, used synchronously with statements prepared once: Kysely's
+ * driver prepares every query anew, and a batch of 500 rows inserted one prepared statement at a time
+ * costs ~8 µs a row against ~24 µs through one json_each statement (measured on SQLite).
  */
 export interface SyncSqlite {
   /** A statement, prepared at its first use (the store is built before the migrations create its tables). */
@@ -225,15 +224,6 @@ export class SqlAuditStore implements AuditStore {
       }
     }
     const rows = calls.map((call) => rowValues(call, undefined, undefined, null));
-    if (this.sync !== undefined) {
-      const insert = this.sync.statement(this.intentSql);
-      try {
-        const written = this.sync.run(() => rows.map((values) => Number(insert.get(values)!.id)), rows.length > 1);
-        if (written !== undefined) return written.value;
-      } catch (error) {
-        throw this.translateError(error);
-      }
-    }
     const insertAll = async (db: Db | Transaction<AuditTables>): Promise<number[]> => {
       const ids: number[] = [];
       for (const values of rows) {
@@ -351,8 +341,12 @@ export class SqlAuditStore implements AuditStore {
       const since = intents.reduce((oldest, { call }) => (call.at < oldest ? call.at : oldest), intents[0]!.call.at);
       imported = await this.run((db) =>
         db.transaction().execute(async (transaction) => {
-          const written = await transaction.selectFrom('audit_records').select('intent').where('at', '>=', since).where('intent', 'is not', null).execute();
-          const done = new Set(written.map(({ intent }) => intent));
+          const done = new Set<string | null>();
+          for (let start = 0; start < intents.length; start += INSERT_CHUNK) {
+            const keys = intents.slice(start, start + INSERT_CHUNK).map(({ key }) => key);
+            const written = await transaction.selectFrom('audit_records').select('intent').where('at', '>=', since).where('intent', 'in', keys).execute();
+            for (const { intent } of written) done.add(intent);
+          }
           const rows = intents.filter(({ key }) => !done.has(key)).map(({ key, call }) => rowValues(call, undefined, undefined, key));
           for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
             await transaction.executeQuery(CompiledQuery.raw(this.batchSql, [JSON.stringify(rows.slice(start, start + INSERT_CHUNK))]));
