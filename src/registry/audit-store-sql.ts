@@ -182,6 +182,15 @@ export class SqlAuditStore implements AuditStore {
     private readonly journal?: IntentJournal,
   ) {
     this.db = db.withTables<AuditTables>() as unknown as Db;
+    if (journal !== undefined) {
+      this.insertAuditIntentNow = (call) => {
+        try {
+          return journal.append([call])[0]!;
+        } catch (error) {
+          throw this.translateError(error);
+        }
+      };
+    }
     this.insertSql = `insert into audit_records (${COLUMNS.join(', ')}) values (${COLUMNS.map((_, index) => this.placeholder(index + 1)).join(', ')})`;
     this.intentSql = `${this.insertSql} returning id`;
     // The embedded path's statements, one row each (SyncSqlite: SQLite only).
@@ -214,6 +223,8 @@ export class SqlAuditStore implements AuditStore {
       throw this.translateError(error);
     }
   }
+
+  readonly insertAuditIntentNow: ((call: AuditCall) => number) | undefined;
 
   async insertAuditIntents(calls: readonly AuditCall[]): Promise<number[]> {
     if (this.journal !== undefined) {

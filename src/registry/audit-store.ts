@@ -118,6 +118,12 @@ export interface AuditStore {
    */
   insertAuditIntents(calls: readonly AuditCall[]): Promise<number[]>;
   /**
+   * Writes one intent and returns its id before returning, durable as insertAuditIntents makes it;
+   * only where that needs no wait (SQLite's intent journal: one write to a file). Stores without it
+   * are written through insertAuditIntents.
+   */
+  readonly insertAuditIntentNow?: ((call: AuditCall) => number) | undefined;
+  /**
    * Chains `entries` in order after the replica's newest link and writes them in one transaction; an
    * entry with `intentId` completes that row. Returns the newest link after.
    */

@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { Kysely, SqliteDialect } from 'kysely';
+import { AuditWriter } from '../../src/pipeline/index.js';
 import { openSqliteStore, verifyAudit, type AuditCall, type AuditEntry, type AuditTables } from '../../src/registry/index.js';
+import { readSegments } from '../../src/registry/intent-journal.js';
 
 function call(requestId: string, argumentsJson = '{"path":"/tmp/x"}'): AuditCall {
   return {
@@ -143,5 +145,33 @@ describe('intent journal (SQLite)', () => {
       await store.close();
     }
     assert.deepEqual(await journalFiles(), []);
+  });
+
+  test('the audit writer journals a lone intent before it returns, and the intents of calls in flight together in one write', async () => {
+    const store = await openSqliteStore(file);
+    const silent = { warn: () => undefined, error: () => undefined };
+    const writer = new AuditWriter({ store: store.audit, replicaId: 'replica-a', max: 100, batch: 100, flushMs: 60_000, overload: 'block', logger: silent });
+    try {
+      await writer.start();
+      // No other call in flight: written now, no promise.
+      const lone = writer.intent(call('lone'));
+      assert.equal(typeof lone, 'number');
+      // Read synchronously: an await here would let the event loop's turn end.
+      const segments = (await journalFiles()).map((name) => join(dir, name));
+      const journalled = (): (string | null)[] => readSegments(segments).map((intent) => intent.call.requestId);
+      assert.deepEqual(journalled(), ['lone']);
+      // Calls in flight together: gathered until the end of the event loop's turn, then one write.
+      const together = ['a', 'b', 'c'].map((id) => writer.intent(call(id), true));
+      assert.ok(together.every((written) => written instanceof Promise));
+      assert.deepEqual(journalled(), ['lone'], 'nothing written before the turn ends');
+      await together[0];
+      assert.deepEqual(journalled(), ['lone', 'a', 'b', 'c'], 'the first resolves only once all three are durable');
+      const ids = await Promise.all(together);
+      assert.equal(new Set([lone, ...ids]).size, 4);
+      assert.ok(ids.every((id) => id < 0), 'journal ids are negative');
+    } finally {
+      await writer.close();
+      await store.close();
+    }
   });
 });

@@ -36,6 +36,8 @@ const DENIAL_STATUSES: ReadonlySet<number> = new Set([401, 403, 429]);
 export class AuditFilter implements Filter<CallContext, RequestOutcome> {
   readonly name = 'audit';
   private readonly methods: ReadonlySet<string>;
+  /** Calls between their start and their outcome here: more than one means intents can share a write. */
+  private inFlight = 0;
 
   constructor(readonly options: AuditFilterOptions) {
     this.methods = new Set(options.listCalls ? [...CALL_METHODS, ...LIST_METHODS] : CALL_METHODS);
@@ -46,13 +48,16 @@ export class AuditFilter implements Filter<CallContext, RequestOutcome> {
     const at = Date.now();
     const started = performance.now();
     let intent: Intent | undefined;
-    if (this.options.intents && context.request.method === 'tools/call') intent = await this.writeIntent(context, at);
     let outcome: RequestOutcome;
+    this.inFlight += 1;
     try {
+      if (this.options.intents && context.request.method === 'tools/call') intent = await this.writeIntent(context, at);
       outcome = await next();
     } catch (error) {
       await this.options.writer.accept(new CompletedCall(this, context, at, performance.now() - started, undefined, error, intent));
       throw error;
+    } finally {
+      this.inFlight -= 1;
     }
     const waiting = this.options.writer.accept(new CompletedCall(this, context, at, performance.now() - started, outcome, undefined, intent));
     if (waiting !== undefined) await waiting;
@@ -72,7 +77,8 @@ export class AuditFilter implements Filter<CallContext, RequestOutcome> {
     const call = this.callOf(context, at, target);
     const step = context.trace?.step('audit intent');
     try {
-      const id = await this.options.writer.intent(call);
+      const written = this.options.writer.intent(call, this.inFlight > 1);
+      const id = typeof written === 'number' ? written : await written;
       step?.end();
       return { id, call };
     } catch (error) {
