@@ -1,8 +1,9 @@
 // Issue #7, OpenTelemetry: a call carrying the client's W3C trace context continues that trace through
 // the gateway. The HTTP upstream (a fixture that reports the headers it got) sees a traceparent of the
-// same trace whose parent is the gateway's upstream-call span; a stdio upstream gets it in `_meta`; an
-// OTLP receiver in this process gets the spans, linked client → gateway → upstream call, and the
-// audit records as OTLP logs. With tracing off nothing is added and nothing is exported.
+// same trace whose parent is the gateway's upstream-call span, and so does a legacy HTTP+SSE upstream on
+// the messages POST that carries the call; a stdio upstream gets it in `_meta`; an OTLP receiver in
+// this process gets the spans, linked client → gateway → upstream call, and the audit records as OTLP
+// logs. With tracing off nothing is added and nothing is exported.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
@@ -53,21 +54,24 @@ function spanWithId(receiver: OtlpReceiver, spanId: string): ReceivedSpan | unde
 describe('OpenTelemetry tracing', () => {
   let receiver: OtlpReceiver;
   let upstream: HttpFixture;
+  let legacyUpstream: HttpFixture;
   let gateway: GatewayProcess;
 
   before(async () => {
     receiver = await startOtlpReceiver();
     upstream = await startHttpFixture(fixturePath('header-recorder.ts'));
+    legacyUpstream = await startHttpFixture(fixturePath('header-recorder.ts'), ['--sse']);
     gateway = await startGateway({
       registry: { healthCheckIntervalMs: 0 },
       tracing: { endpoint: receiver.url, serviceName: 'gatehouse-under-test' },
       audit: { queue: { flushMs: 20 }, sinks: [{ type: 'otlp', endpoint: receiver.url }] },
-      servers: { web: { url: upstream.url }, local: stdioRecorder },
+      servers: { web: { url: upstream.url }, legacy: { url: legacyUpstream.url, transport: 'sse' }, local: stdioRecorder },
     });
   });
 
   after(async () => {
     await gateway?.close();
+    await legacyUpstream?.close();
     await upstream?.close();
     await receiver?.close();
   });
@@ -107,6 +111,37 @@ describe('OpenTelemetry tracing', () => {
       const intent = receiver.spans.find((span) => span.name === 'audit intent' && span.parentSpanId === serverSpan.spanId);
       assert.ok(intent, 'the audit intent write has a span under the server span');
       assert.equal(intent.kind, SPAN_KIND.internal);
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('the client\'s traceparent reaches a legacy SSE upstream on the POST carrying the call, as the gateway\'s upstream-call span, in the same trace', async () => {
+    const caller = clientTrace();
+    const client = await connect(`${gateway.url}/mcp`, { traceparent: caller.traceparent });
+    try {
+      // Spec 2024-11-05: the call goes up as a POST to the announced messages endpoint; `headers` reports that POST's.
+      const seen = await callForJson(client, 'legacy__headers');
+      assert.equal(seen['content-type'], 'application/json', `not the headers of the messages POST: ${JSON.stringify(seen)}`);
+      const match = TRACEPARENT.exec(String(seen.traceparent ?? ''));
+      assert.ok(match, `the legacy SSE upstream got no traceparent: ${JSON.stringify(seen)}`);
+      const [, traceId, upstreamCallSpanId] = match;
+      assert.equal(traceId, caller.traceId, 'the upstream call belongs to the client\'s trace');
+      assert.notEqual(upstreamCallSpanId, caller.spanId, 'the upstream\'s parent is the gateway\'s span, not the client\'s');
+
+      await waitFor(() => spanWithId(receiver, upstreamCallSpanId!) !== undefined, EXPORT_WAIT_MS, 'the legacy upstream-call span at the receiver');
+      const upstreamCall = spanWithId(receiver, upstreamCallSpanId!)!;
+      assert.equal(upstreamCall.kind, SPAN_KIND.client);
+      assert.equal(upstreamCall.traceId, caller.traceId);
+      assert.equal(upstreamCall.attributes['gatehouse.server'], 'legacy');
+
+      await waitFor(() => spanWithId(receiver, upstreamCall.parentSpanId) !== undefined, EXPORT_WAIT_MS, 'the server span at the receiver');
+      const serverSpan = spanWithId(receiver, upstreamCall.parentSpanId)!;
+      assert.equal(serverSpan.kind, SPAN_KIND.server);
+      assert.equal(serverSpan.parentSpanId, caller.spanId, 'the gateway\'s span continues the client\'s');
+      assert.equal(serverSpan.traceId, caller.traceId);
+      assert.equal(serverSpan.name, 'tools/call legacy__headers');
+      assert.equal(serverSpan.attributes['gatehouse.outcome'], 'ok');
     } finally {
       await client.close();
     }
