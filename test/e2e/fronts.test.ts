@@ -19,15 +19,10 @@ import { fixturePath, repoRoot, startHttpFixture, tsxImport, type HttpFixture } 
 import { commandLineOf, killSurvivors, snapshotDescendants, survivorsOf, type ProcessRecord } from '../fixtures/process-tree.js';
 import { everythingStdio, startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
 import { runCli } from '../helpers/cli.js';
+import { textOf } from '../helpers/results.js';
 
 /** Generous: tsx compiles on first run and CI machines are loaded. */
 const callTimeout = { timeout: 60_000 };
-
-type TextContent = { type: string; text?: string };
-
-function textOf(result: object): string {
-  return (((result as { content?: unknown }).content ?? []) as TextContent[]).map((item) => item.text ?? '').join('\n');
-}
 
 function newClient(name: string): Client {
   const client = new Client({ name, version: '1.0.0' }, { capabilities: { sampling: {} } });

@@ -12,6 +12,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Progress } from '@modelcontextprotocol/sdk/types.js';
 import { repoRoot } from '../fixtures/spawn-fixture.js';
 import { everythingStdio, startGateway, waitFor, type GatewayProcess } from '../helpers/gateway-process.js';
+import { textOf } from '../helpers/results.js';
 
 const JSON_AND_SSE = 'application/json, text/event-stream';
 
@@ -81,10 +82,6 @@ async function within<T>(ms: number, what: string, promise: Promise<T>): Promise
   } finally {
     clearTimeout(timer);
   }
-}
-
-function textOf(result: object): string {
-  return (((result as { content?: unknown }).content ?? []) as { text?: string }[]).map((item) => item.text ?? '').join('\n');
 }
 
 // A pass-through in front of server-everything that copies every line the gateway sends it to stderr,

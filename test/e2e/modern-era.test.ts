@@ -3,12 +3,9 @@ import { after, before, describe, test } from 'node:test';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { startHttpFixture, fixturePath, type HttpFixture } from '../fixtures/spawn-fixture.js';
 import { everythingStdio, startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
+import { textOf } from '../helpers/results.js';
 
 const MODERN = '2026-07-28';
-
-function textOf(result: object): string {
-  return (((result as { content?: unknown }).content ?? []) as { text?: string }[]).map((item) => item.text ?? '').join('\n');
-}
 
 /** An SDK v2 client pinned to the stateless 2026-07-28 revision. */
 async function modernClient(url: string, name = 'modern'): Promise<Client> {

@@ -5,10 +5,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { startHttpFixture, fixturePath, type HttpFixture } from '../fixtures/spawn-fixture.js';
 import { startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
-
-function textOf(result: object): string {
-  return (((result as { content?: unknown }).content ?? []) as { text?: string }[]).map((item) => item.text ?? '').join('\n');
-}
+import { textOf } from '../helpers/results.js';
 
 // A 2025-era client (SDK v1, a session, server-to-client requests) reaches a server through the
 // gateway speaking 2026-07-28 to it: input_required rounds become requests on the client's session.

@@ -11,6 +11,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { repoRoot } from '../fixtures/spawn-fixture.js';
 import { everythingStdio, startGateway, waitFor, type GatewayProcess } from '../helpers/gateway-process.js';
+import { textOf } from '../helpers/results.js';
 
 /** The `bin` entries of the two packages (package.json "bin" → dist/index.js). */
 const FILESYSTEM_ENTRY = join(repoRoot, 'node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
@@ -31,10 +32,6 @@ async function connect(url: string, name = 'npm-servers'): Promise<Client> {
   const client = new Client({ name, version: '1.0.0' });
   await client.connect(new StreamableHTTPClientTransport(new URL(url)));
   return client;
-}
-
-function textOf(result: object): string {
-  return (((result as { content?: unknown }).content ?? []) as { text?: string }[]).map((item) => item.text ?? '').join('\n');
 }
 
 /** A temp dir with its realpath (server-filesystem compares resolved paths). */

@@ -11,8 +11,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { startHttpFixture, fixturePath, type HttpFixture } from '../fixtures/spawn-fixture.js';
 import { everythingStdio, startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
-
-type TextContent = { type: string; text?: string };
+import { textOf } from '../helpers/results.js';
 
 async function connect(url: string, name = 'e2e'): Promise<Client> {
   const client = new Client(
@@ -28,10 +27,6 @@ async function connect(url: string, name = 'e2e'): Promise<Client> {
   client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: { name: `elicited by ${name}` } }));
   await client.connect(new StreamableHTTPClientTransport(new URL(url)));
   return client;
-}
-
-function textOf(result: object): string {
-  return (((result as { content?: unknown }).content ?? []) as TextContent[]).map((item) => item.text ?? '').join('\n');
 }
 
 // The same scenarios run against the everything server reached over stdio and over Streamable HTTP.

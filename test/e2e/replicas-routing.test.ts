@@ -10,7 +10,8 @@ import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/typ
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { admin } from '../helpers/admin-api.js';
-import { startReplica, textOf, whoami, type Replica } from '../helpers/replicas.js';
+import { startReplica, whoami, type Replica } from '../helpers/replicas.js';
+import { textOf } from '../helpers/results.js';
 import { startGateway, waitFor, type GatewayProcess } from '../helpers/gateway-process.js';
 
 const TIMEOUT = { timeout: 180_000 };

@@ -11,6 +11,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { isRunning, killSurvivors, snapshotDescendants, survivorsOf, type ProcessRecord } from '../fixtures/process-tree.js';
 import { startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
+import { textOf } from '../helpers/results.js';
 
 const TIMEOUT = { timeout: 180_000 };
 const FIXTURE = 'supervised-server';
@@ -23,11 +24,6 @@ async function eventually(condition: () => Promise<boolean>, what: string, timeo
     if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-function textOf(result: unknown): string {
-  const content = (result as { content?: { type: string; text?: string }[] }).content ?? [];
-  return content.map((item) => item.text ?? '').join('');
 }
 
 /** The server processes the gateway runs now. */

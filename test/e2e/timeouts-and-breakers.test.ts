@@ -8,12 +8,9 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { admin } from '../helpers/admin-api.js';
 import { fixturePath, startHttpFixture, type HttpFixture } from '../fixtures/spawn-fixture.js';
 import { startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
+import { textOf } from '../helpers/results.js';
 
 const TIMEOUT = { timeout: 120_000 };
-
-function textOf(result: object): string {
-  return (((result as { content?: unknown }).content ?? []) as { text?: string }[]).map((item) => item.text ?? '').join('\n');
-}
 
 describe('time limits and circuit breakers toward upstreams', () => {
   let gateway: GatewayProcess;

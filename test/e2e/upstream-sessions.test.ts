@@ -8,12 +8,9 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { catalogueTools } from '../fixtures/bench-tools.js';
 import { fixturePath, startNodeProcess, type NodeProcess } from '../fixtures/spawn-fixture.js';
 import { startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
+import { textOf } from '../helpers/results.js';
 
 const callTimeout = { timeout: 60_000 };
-
-function textOf(result: object): string {
-  return (((result as { content?: unknown }).content ?? []) as { text?: string }[]).map((item) => item.text ?? '').join('\n');
-}
 
 /** A tool of bench-server that is neither read-only nor idempotent: a repeat could do harm. */
 const unsafeTool = catalogueTools.find((tool) => tool.annotations?.readOnlyHint === false && tool.annotations.idempotentHint !== true)!;

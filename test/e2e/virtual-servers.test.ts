@@ -10,6 +10,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { repoRoot } from '../fixtures/spawn-fixture.js';
 import { everythingStdio, startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
+import { textOf } from '../helpers/results.js';
 
 const MEMORY_ENTRY = join(repoRoot, 'node_modules/@modelcontextprotocol/server-memory/dist/index.js');
 
@@ -17,10 +18,6 @@ async function connect(url: string): Promise<Client> {
   const client = new Client({ name: 'virtual-e2e', version: '1.0.0' }, { capabilities: {} });
   await client.connect(new StreamableHTTPClientTransport(new URL(url)));
   return client;
-}
-
-function textOf(result: object): string {
-  return (((result as { content?: unknown }).content ?? []) as { text?: string }[]).map((item) => item.text ?? '').join('\n');
 }
 
 /** The JSON-RPC error a rejected call carried, as the client saw it. */

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { fixturePath, startNodeProcess, type NodeProcess } from '../fixtures/spawn-fixture.js';
+import { textOf } from './results.js';
 
 export interface Replica extends NodeProcess {
   readonly name: string;
@@ -21,10 +22,6 @@ export async function startReplica(name: string, env: Record<string, string> = {
     },
   });
   return { ...process, name, started };
-}
-
-export function textOf(result: object): string {
-  return (((result as { content?: unknown }).content ?? []) as { text?: string }[]).map((item) => item.text ?? '').join('\n');
 }
 
 /** The name of the replica that answers the session's `whoami`. */
