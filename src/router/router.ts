@@ -1,10 +1,8 @@
-import { ANONYMOUS, GATEWAY_VERSION, GatehouseError, toGatehouseError, type CallNotes } from '../core/index.js';
+import { ANONYMOUS, GatehouseError, toGatehouseError, type CallNotes } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
 import {
   Method,
   adaptToolResultForRevision,
-  clientCapabilityFor,
-  listChangedKindOf,
   type JsonRpcNotification,
   type JsonRpcRequest,
   type JsonRpcResponse,
@@ -13,9 +11,7 @@ import {
   type RequestId,
   type RequestOutcome,
 } from '../protocol/index.js';
-import { setTimeout as delay } from 'node:timers/promises';
-import { UpstreamFailure, isServerFailure, refusedUnsent, retryBackoffMs } from '../upstreams/index.js';
-import { fetchAllPages } from './list-pages.js';
+import { isServerFailure } from '../upstreams/index.js';
 import { retriable } from './retry-policy.js';
 import type { CircuitBreaker, RequestEnvelope, RequestOptions, ServerMessageHandler, Upstream, UpstreamClient, UpstreamEndpoint } from '../upstreams/index.js';
 import { canReturnInputRequired, checkParamHeaders, isModernRevision, paramHeadersFor, withoutModernFields } from '../protocol/eras/index.js';
@@ -23,10 +19,11 @@ import { Catalog } from './catalog.js';
 import { resolveName, resolveUri } from './resolve.js';
 import { InputBridge, newInputWaiter } from './input-bridge.js';
 import type { ClientLink } from './client-link.js';
-import { exposedUri } from './names.js';
 import { RelayState, type InflightCall } from './relay-state.js';
 import { setUpAgain } from './session-setup.js';
-import { serverView, type View } from './view.js';
+import type { View } from './view.js';
+import { checkCall, fallbackFor, mayRetry } from './call-policy.js';
+import { describeView, fetchList, forwardServerCancel, guessCall, latestCall, listChanged, relayNotification, relistMovedServer, resourceUpdated, sessionToAsk, setSessionsUpAgain } from './server-relay.js';
 
 export interface RouterOptions {
   separator: string;
@@ -40,25 +37,6 @@ export interface RouterOptions {
 }
 
 export type RouteOutcome = RequestOutcome;
-
-/** Capabilities a view that aggregates servers offers whatever its members do. */
-const AGGREGATE_CAPABILITIES: Params = {
-  tools: { listChanged: true },
-  prompts: { listChanged: true },
-  resources: { subscribe: true, listChanged: true },
-  logging: {},
-  completions: {},
-};
-
-const LIST_CHANGED_METHOD: Record<ListKind, string> = {
-  tools: Method.toolsListChanged,
-  prompts: Method.promptsListChanged,
-  resources: Method.resourcesListChanged,
-  resourceTemplates: Method.resourcesListChanged,
-};
-
-/** Retries after the first attempt, at most (each also needs the server's retry budget). */
-const MAX_RETRIES = 2;
 
 /** A call as forward() sent it: what a retry needs to send it again, and when it left. */
 interface ForwardedCall extends InflightCall {
@@ -96,7 +74,7 @@ export class Router implements ServerMessageHandler {
   private readonly listFingerprints = new Map<string, string>();
 
   constructor(private readonly options: RouterOptions) {
-    this.catalog = new Catalog((server, kind) => this.fetchList(server, kind), options.separator, options.pageSize);
+    this.catalog = new Catalog((server, kind) => fetchList(this.upstreams, this.listFingerprints, this.options, server, kind), options.separator, options.pageSize);
   }
 
   setUpstreams(upstreams: Map<string, Upstream>): void {
@@ -118,37 +96,8 @@ export class Router implements ServerMessageHandler {
   }
 
   /** What `initialize` answers for a view: one server's own capabilities, or the aggregate set. */
-  async describe(view: View): Promise<{ capabilities: Params; instructions?: string; serverInfo?: Params }> {
-    if (view.kind === 'server') {
-      const upstream = this.upstreams.get(view.servers[0]!);
-      const identity = await upstream
-        ?.sharedClient()
-        .then((client) => client.identity)
-        .catch(() => undefined);
-      if (identity) {
-        // One server's own endpoint is transparent: the client sees that server's identity.
-        return {
-          capabilities: identity.capabilities,
-          serverInfo: identity.serverInfo,
-          ...(identity.instructions ? { instructions: identity.instructions } : {}),
-        };
-      }
-      return { capabilities: AGGREGATE_CAPABILITIES };
-    }
-    if (view.kind === 'virtual') {
-      const description = view.about?.description;
-      return {
-        capabilities: AGGREGATE_CAPABILITIES,
-        serverInfo: { name: view.name, version: GATEWAY_VERSION, ...(view.about?.title !== undefined ? { title: view.about.title } : {}) },
-        ...(description !== undefined ? { instructions: description } : {}),
-      };
-    }
-    const parts: string[] = [];
-    for (const name of view.servers) {
-      const instructions = this.upstreams.get(name)?.identity?.instructions;
-      if (instructions) parts.push(`## ${name}\n${instructions}`);
-    }
-    return { capabilities: AGGREGATE_CAPABILITIES, ...(parts.length > 0 ? { instructions: parts.join('\n\n') } : {}) };
+  describe(view: View): Promise<{ capabilities: Params; instructions?: string; serverInfo?: Params }> {
+    return describeView(this.upstreams, view);
   }
 
   /**
@@ -245,7 +194,7 @@ export class Router implements ServerMessageHandler {
       try {
         outcome = await this.forward(session, target.server, request, target.original === name ? params : { ...params, name: target.original }, notes, idempotent, target.item);
       } catch (error) {
-        const fallback = await this.fallbackFor(session, target.server, target.original, params.arguments, error, idempotent);
+        const fallback = await fallbackFor(this.upstreams, this.catalog, session, target.server, target.original, params.arguments, error, idempotent);
         if (fallback === undefined) throw error;
         this.options.logger.info({ server: target.server, fallback: fallback.server, tool: target.original, reason: toGatehouseError(error).message }, 'tool call sent to the fallback server');
         outcome = await this.forward(session, fallback.server, request, { ...params, name: target.original }, notes, idempotent, fallback.item);
@@ -270,25 +219,6 @@ export class Router implements ServerMessageHandler {
         },
       };
     }
-  }
-
-  /**
-   * The fallback server's tool of the same name, when the failed call may go there: the server names
-   * one, the call never reached the primary (open circuit, crash loop, no connection) or is safe to repeat, and the
-   * caller may call that tool there.
-   */
-  private async fallbackFor(session: ClientLink, server: string, tool: string, args: unknown, error: unknown, idempotent: boolean): Promise<{ server: string; item: Params } | undefined> {
-    const name = this.upstreams.get(server)?.config.fallback;
-    if (name === undefined || name === server || !this.upstreams.has(name)) return undefined;
-    if (!(error instanceof GatehouseError) || error.code !== 'upstream_unavailable') return undefined;
-    const neverSent = refusedUnsent(error) || (error instanceof UpstreamFailure && error.kind === 'unreachable');
-    if (!neverSent && !idempotent) return undefined;
-    const list = await this.catalog.listFor(serverView(name), 'tools').catch(() => undefined);
-    const target = list?.index.get(tool);
-    if (target === undefined) return undefined;
-    const authorize = session.view.authorizeCall;
-    if (authorize !== undefined && !authorize(session.identity ?? ANONYMOUS, name, 'tools', tool, args)) return undefined;
-    return { server: name, item: target.item };
   }
 
   private async getPrompt(session: ClientLink, request: JsonRpcRequest, params: Params, notes: CallNotes | undefined): Promise<RouteOutcome> {
@@ -402,7 +332,7 @@ export class Router implements ServerMessageHandler {
         // Nothing was sent: any request may go again to another replica. With one endpoint only an
         // idempotent one (the endpoint that just refused will likely refuse again; each try counts
         // toward its circuit). Never after a timeout.
-        if (retriable(error, idempotent || upstream.balanced, upstream.balanced) && (await this.mayRetry(upstream, retry))) {
+        if (retriable(error, idempotent || upstream.balanced, upstream.balanced) && (await mayRetry(upstream, retry))) {
           return this.forward(session, server, request, original, notes, idempotent, tool, retry + 1);
         }
         throw error;
@@ -512,20 +442,13 @@ export class Router implements ServerMessageHandler {
       const upstream = this.upstreams.get(call.server);
       // A bridged call (input rounds under way for a 2026-07-28 caller) is sent again only if it never left.
       const repeatable = call.idempotent && call.inputs === undefined;
-      if (upstream !== undefined && retriable(error, repeatable, upstream.balanced) && (await this.mayRetry(upstream, call.retry)) && !call.cancelled) {
+      if (upstream !== undefined && retriable(error, repeatable, upstream.balanced) && (await mayRetry(upstream, call.retry)) && !call.cancelled) {
         return this.forward(call.session, call.server, call.request, call.params, call.notes, call.idempotent, call.tool, call.retry + 1, call.client.endpoint);
       }
       throw error;
     } finally {
       cleanup();
     }
-  }
-
-  /** Whether another attempt may go (at most MAX_RETRIES, within the server's budget); waits out the backoff when it may. */
-  private async mayRetry(upstream: Upstream | undefined, retry: number): Promise<boolean> {
-    if (upstream === undefined || retry >= MAX_RETRIES || !upstream.retryBudget.withdraw()) return false;
-    await delay(retryBackoffMs(retry));
-    return true;
   }
 
   /** Notifications from the client. */
@@ -581,38 +504,16 @@ export class Router implements ServerMessageHandler {
     for (const server of session.view.servers) this.upstreams.get(server)?.releaseSession(session.id);
   }
 
-  // ---- Messages servers send on their own ----
+  // ---- Messages servers send on their own (server-relay.ts) ----
 
   onServerRequest(client: UpstreamClient, request: JsonRpcRequest, context: unknown): void {
-    const call = (context as InflightCall | undefined) ?? this.guessCall(client);
-    if (call?.inputs) {
-      // A 2026-07-28 caller cannot be sent requests: they become its next input_required result.
-      call.inputs.pending.push(request);
-      call.inputs.wake?.();
-      return;
-    }
-    const session = call?.session ?? (client.owner as ClientLink | undefined);
-    if (!session) {
-      // A shared server asking outside any call (e.g. roots/list right after initialized) speaks to the
-      // gateway itself, which has no roots of its own.
-      if (request.method === Method.rootsList) void client.respond({ jsonrpc: '2.0', id: request.id, result: { roots: [] } });
-      else void client.respond({ jsonrpc: '2.0', id: request.id, error: { code: -32603, message: 'No client is waiting on this server to answer the request.' } });
-      return;
-    }
-    const capability = clientCapabilityFor.get(request.method);
-    if (capability !== undefined && session.clientCapabilities[capability] === undefined) {
-      // Servers we share were told the gateway has every capability; this client lacks this one.
-      if (request.method === Method.rootsList) void client.respond({ jsonrpc: '2.0', id: request.id, result: { roots: [] } });
-      else {
-        const error = new GatehouseError('client_capability_missing', `The client does not support ${request.method}.`).toRpcError();
-        void client.respond({ jsonrpc: '2.0', id: request.id, error });
-      }
-      return;
-    }
+    const call = (context as InflightCall | undefined) ?? guessCall(client);
+    const session = sessionToAsk(client, request, call);
+    if (!session) return;
     const relay = this.relayOf(session);
     const downstreamId = `gatehouse-${this.nextClientRequest++}`;
     relay.clientRequests.set(downstreamId, { client, upstreamId: request.id });
-    session.send({ ...request, id: downstreamId }, call?.downstreamId ?? this.latestCall(client, session)?.downstreamId);
+    session.send({ ...request, id: downstreamId }, call?.downstreamId ?? latestCall(client, session)?.downstreamId);
   }
 
   onServerNotification(client: UpstreamClient, notification: JsonRpcNotification, context: unknown): void {
@@ -628,34 +529,20 @@ export class Router implements ServerMessageHandler {
       case Method.toolsListChanged:
       case Method.promptsListChanged:
       case Method.resourcesListChanged:
-        this.listChanged(client.server, notification.method);
+        listChanged(this.catalog, this.options, client.server, notification.method);
         return;
       case Method.resourceUpdated:
-        this.resourceUpdated(client, params);
+        resourceUpdated(this.relays, this.options, client, params);
         return;
       case Method.cancelled: {
         // The server withdrew a request it sent the client.
         const session = (client.owner as ClientLink | undefined) ?? (context as InflightCall | undefined)?.session;
-        if (session) this.forwardServerCancel(session, client, params);
-        else for (const candidate of this.options.sessions()) this.forwardServerCancel(candidate, client, params);
+        if (session) forwardServerCancel(this.relays, session, client, params);
+        else for (const candidate of this.options.sessions()) forwardServerCancel(this.relays, candidate, client, params);
         return;
       }
-      default: {
-        const call = (context as InflightCall | undefined) ?? this.guessCall(client);
-        const session = call?.session ?? (client.owner as ClientLink | undefined);
-        if (session) {
-          // stdio and legacy SSE do not say which call a log line belongs to; the session's call in
-          // flight on this client is the best guess, and keeps it on that call's stream.
-          session.send(notification, call?.downstreamId ?? this.latestCall(client, session)?.downstreamId);
-          return;
-        }
-        if (notification.method === Method.message) {
-          // Log messages from a shared server go to the clients that asked for them with logging/setLevel.
-          for (const candidate of this.options.sessions()) {
-            if (this.relays.get(candidate.id)?.loggingServers.has(client.server)) candidate.send(notification);
-          }
-        }
-      }
+      default:
+        relayNotification(this.relays, this.options, client, notification, context);
     }
   }
 
@@ -668,51 +555,13 @@ export class Router implements ServerMessageHandler {
     }
   }
 
-  private forwardServerCancel(session: ClientLink, client: UpstreamClient, params: Params): void {
-    const relay = this.relays.get(session.id);
-    if (!relay) return;
-    for (const [downstreamId, pending] of relay.clientRequests) {
-      if (pending.client === client && pending.upstreamId === params.requestId) {
-        relay.clientRequests.delete(downstreamId);
-        session.send({ jsonrpc: '2.0', method: Method.cancelled, params: { ...params, requestId: downstreamId } });
-      }
-    }
-  }
-
-  /**
-   * The most recent call in flight on a client (for one session, if given). stdio and legacy SSE
-   * carry no link between a server's message and the call that caused it: this is the best guess.
-   */
-  private latestCall(client: UpstreamClient, session?: ClientLink): InflightCall | undefined {
-    let found: InflightCall | undefined;
-    for (const context of client.inflightContexts()) {
-      const call = context as InflightCall | undefined;
-      if (call && (session === undefined || call.session === session)) found = call;
-    }
-    return found;
-  }
-
-  /** The call a message without a transport-level link belongs to, where a guess is allowed. */
-  private guessCall(client: UpstreamClient): InflightCall | undefined {
-    // Over HTTP a message on no call's stream belongs to no call; stdio and SSE cannot say.
-    return client.owner === undefined && !client.relatesMessages ? this.latestCall(client) : undefined;
-  }
-
   /**
    * A server's shared connection is back after it was lost (its process restarted): the sessions that
    * use it set their subscriptions and log level up again at once, since a session that only waits for
    * updates may never send the call that would find out.
    */
   onSharedReconnected(client: UpstreamClient): void {
-    const upstream = this.upstreams.get(client.server);
-    // Sessions with connections of their own (isolation, pools) find out on their next call (forward).
-    if (upstream === undefined || upstream.isolatesSessions || upstream.balanced) return;
-    for (const session of this.options.sessions()) {
-      const relay = this.relays.get(session.id);
-      if (relay === undefined || !session.view.servers.includes(client.server)) continue;
-      relay.clients.set(client.server, client);
-      setUpAgain(relay, client, upstream.requestTimeoutMs, this.options.logger);
-    }
+    setSessionsUpAgain(this.upstreams.get(client.server), client, this.relays, this.options);
   }
 
   /**
@@ -720,74 +569,6 @@ export class Router implements ServerMessageHandler {
    * the sessions that see the server are told of each list that is not what it was.
    */
   onSharedMoved(server: string): void {
-    const kinds: ListKind[] = ['tools', 'prompts', 'resources', 'resourceTemplates'];
-    const before = kinds.map((kind) => this.listFingerprints.get(`${server}\0${kind}`));
-    this.catalog.invalidate(server);
-    kinds.forEach((kind, index) => {
-      if (before[index] === undefined) return;
-      this.catalog.listFor(serverView(server), kind).then(
-        () => {
-          const after = this.listFingerprints.get(`${server}\0${kind}`);
-          if (after === undefined || after === before[index]) return;
-          this.options.logger.info({ server, kind }, 'the replica the server is now reached on lists other items');
-          const notification: JsonRpcNotification = { jsonrpc: '2.0', method: LIST_CHANGED_METHOD[kind] };
-          for (const session of this.options.sessions()) if (session.view.servers.includes(server)) session.send(notification);
-        },
-        () => undefined,
-      );
-    });
-  }
-
-  private listChanged(server: string, method: string): void {
-    const kinds = listChangedKindOf.get(method) ?? [];
-    this.catalog.invalidate(server, kinds);
-    const notification: JsonRpcNotification = { jsonrpc: '2.0', method };
-    for (const session of this.options.sessions()) {
-      if (session.view.servers.includes(server)) session.send(notification);
-    }
-  }
-
-  private resourceUpdated(client: UpstreamClient, params: Params): void {
-    const uri = params.uri;
-    if (typeof uri !== 'string') return;
-    const sessions = client.owner !== undefined ? [client.owner as ClientLink] : this.options.sessions();
-    for (const session of sessions) {
-      const relay = this.relays.get(session.id);
-      if (!relay) continue;
-      const exposed = session.view.prefixed ? exposedUri(client.server, uri) : uri;
-      if (!relay.subscriptions.has(exposed)) continue;
-      session.send({ jsonrpc: '2.0', method: Method.resourceUpdated, params: { ...params, uri: exposed } });
-    }
-  }
-
-  /** Fetches every page of one list from a server's shared session. */
-  private async fetchList(server: string, kind: ListKind): Promise<Params[]> {
-    const upstream = this.upstreams.get(server);
-    if (!upstream) throw new GatehouseError('upstream_unavailable', `Server "${server}" is not configured.`);
-    try {
-      return await this.fetchListFrom(upstream, kind);
-    } catch (error) {
-      // Lists are reads: when the replica the shared connection was on failed, the connection has
-      // moved (Upstream drops it), and the list is asked once more there, within the retry budget.
-      if (!upstream.balanced || !retriable(error, true, true) || !(await this.mayRetry(upstream, 0))) throw error;
-      return this.fetchListFrom(upstream, kind);
-    }
-  }
-
-  private async fetchListFrom(upstream: Upstream, kind: ListKind): Promise<Params[]> {
-    const server = upstream.name;
-    const items = await fetchAllPages(upstream, kind, this.options.listTimeoutMs);
-    this.options.onServerListed?.(server, kind, items);
-    // Kept to tell, when the server is reached on another replica, whether its lists differ there.
-    if (upstream.balanced) this.listFingerprints.set(`${server}\0${kind}`, JSON.stringify(items));
-    return items;
-  }
-}
-
-/** Policy conditions on the arguments of a call to an item the caller may see. */
-function checkCall(session: ClientLink, server: string, kind: ListKind, name: string, args: unknown): void {
-  const authorize = session.view.authorizeCall;
-  if (authorize !== undefined && !authorize(session.identity ?? ANONYMOUS, server, kind, name, args)) {
-    throw new GatehouseError('call_denied', undefined, { name: name.slice(0, 200) });
+    relistMovedServer(this.catalog, this.listFingerprints, this.options, server);
   }
 }
