@@ -5,8 +5,11 @@ export { AUDIT_GENESIS_HASH, auditHash, verifyAudit } from './audit-store.js';
 export type { AuditCall, AuditResult, AuditEntry, AuditRecord, AuditOutcome, AuditLink, AuditQuery, AuditStore, AuditProblem, AuditVerification } from './audit-store.js';
 export { MemoryAuditStore } from './audit-store-memory.js';
 export { SqlAuditStore, type AuditTables } from './audit-store-sql.js';
-export { Registry, toolFingerprint, canonicalJson, maskSecrets, MASK } from './registry.js';
-export type { RegistryOptions, FileDeclarations, EffectiveCatalog, SearchQuery, SearchHit } from './registry.js';
+export { Registry } from './registry.js';
+export type { RegistryOptions, FileDeclarations, EffectiveCatalog } from './registry.js';
+export { toolFingerprint, canonicalJson } from './canonical-json.js';
+export { maskSecrets, MASK } from './server-records.js';
+export type { SearchQuery, SearchHit } from './registry-search.js';
 export {
   API_KEY_PREFIX,
   API_KEY_LENGTH,

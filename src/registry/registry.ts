@@ -1,21 +1,14 @@
-import { createHash } from 'node:crypto';
-import { GatehouseError, formatIssues, type Identity } from '../core/index.js';
+import { GatehouseError, type Identity } from '../core/index.js';
 import { ApiKeyService } from './api-key-service.js';
 import type { ApiKey, CreateApiKeyInput, IssuedApiKey, RotateApiKeyInput, RotatedApiKey } from './api-keys.js';
-import { checkStdioRegistration } from './command-policy.js';
-import { compareEffectiveLimitRules, limitRuleNotFound, validLimitRule, validLimitRuleReplacement } from './limit-records.js';
+import { sameJson, toolFingerprint } from './canonical-json.js';
+import { seedLimitRules, seedPolicies, writableLimitRule, writablePolicy } from './file-records.js';
+import { compareEffectiveLimitRules, validLimitRule, validLimitRuleReplacement } from './limit-records.js';
 import type { LimitRuleSpec } from './limit-spec.js';
-import { compareEffectivePolicies, filePolicyId, newPolicyId, validPolicy } from './policy-records.js';
-import {
-  SERVER_NAME,
-  SERVER_NAME_RULE,
-  serverSchema,
-  virtualServerSchema,
-  type PolicySpec,
-  type ServerSpec,
-  type ServerStatus,
-  type VirtualServerSpec,
-} from './server-spec.js';
+import { compareEffectivePolicies, newPolicyId, validPolicy } from './policy-records.js';
+import { searchServers, type SearchHit, type SearchQuery } from './registry-search.js';
+import { maskSecrets, validServer, validVirtual } from './server-records.js';
+import { SERVER_NAME, SERVER_NAME_RULE, type PolicySpec, type ServerSpec, type ServerStatus, type VirtualServerSpec } from './server-spec.js';
 import type { HealthSample, HealthSummary, LearntState, LimitRuleRecord, PolicyRecord, ServerRecord, Store, ToolFingerprint, VirtualServerRecord } from './store.js';
 
 export interface RegistryOptions {
@@ -48,18 +41,6 @@ export interface FileDeclarations {
 export interface EffectiveCatalog {
   readonly servers: ReadonlyMap<string, ServerSpec>;
   readonly virtualServers: ReadonlyMap<string, VirtualServerSpec>;
-}
-
-export interface SearchQuery {
-  readonly text?: string | undefined;
-  readonly tag?: string | undefined;
-  readonly status?: ServerStatus | undefined;
-}
-
-export interface SearchHit {
-  readonly record: ServerRecord;
-  /** Tools whose name or description matched the text. */
-  readonly matchedTools: readonly string[];
 }
 
 type Listener = () => void;
@@ -215,50 +196,10 @@ export class Registry {
         if (existing?.source === 'file' && sameJson(existing.spec, spec)) continue;
         await store.putVirtualServer({ name, spec, source: 'file' });
       }
-      if (file.policies !== undefined) await this.seedPolicies(file.policies);
-      if (file.limits !== undefined) await this.seedLimitRules(file.limits);
+      if (file.policies !== undefined) await seedPolicies(store, file.policies, (message, id) => this.warn(message, id));
+      if (file.limits !== undefined) await seedLimitRules(store, file.limits, (message, name) => this.warn(message, name));
       await this.reload(secretsChanged);
     });
-  }
-
-  /**
-   * Makes the store's file policies exactly the file's: `file-<index>` for each, written only when it
-   * differs (every write moves the revision, and every replica then reloads).
-   */
-  private async seedPolicies(policies: readonly PolicySpec[]): Promise<void> {
-    const { store } = this.options;
-    const stored = new Map((await store.listPolicies()).map((record) => [record.id, record]));
-    const wanted = new Set(policies.map((_, index) => filePolicyId(index)));
-    for (const record of stored.values()) {
-      if (record.source === 'file' && !wanted.has(record.id)) await store.deletePolicy(record.id);
-    }
-    for (const [position, spec] of policies.entries()) {
-      const id = filePolicyId(position);
-      const existing = stored.get(id);
-      if (existing?.source === 'file' && existing.position === position && sameJson(existing.spec, spec)) continue;
-      // API ids are random with their own prefix, so only a store written by hand gets here.
-      if (existing?.source === 'api') this.warn('the config file declares a policy id used through the API; the file wins', id);
-      await store.putPolicy({ id, position, spec, source: 'file' });
-    }
-  }
-
-  /**
-   * Makes the store's file rules exactly the file's, each at its place in `limits.rules`, written only
-   * when it differs. A file rule takes its name from an API rule (the file wins, as for servers).
-   */
-  private async seedLimitRules(rules: readonly LimitRuleSpec[]): Promise<void> {
-    const { store } = this.options;
-    const stored = new Map((await store.listLimitRules()).map((record) => [record.name, record]));
-    const wanted = new Set(rules.map((rule) => rule.name));
-    for (const record of stored.values()) {
-      if (record.source === 'file' && !wanted.has(record.name)) await store.deleteLimitRule(record.name);
-    }
-    for (const [position, spec] of rules.entries()) {
-      const existing = stored.get(spec.name);
-      if (existing?.source === 'file' && existing.position === position && sameJson(existing.spec, spec)) continue;
-      if (existing?.source === 'api') this.warn('the config file declares a limit rule named like one made through the API; the file wins', spec.name);
-      await store.putLimitRule({ name: spec.name, position, spec, source: 'file' });
-    }
   }
 
   /** Reads the store again when another replica changed it (its revision moved); true when it had. */
@@ -290,7 +231,7 @@ export class Registry {
   createServer(name: string, input: unknown, actor: string, status?: ServerStatus): Promise<ServerRecord> {
     return this.exclusive(async () => {
       this.checkNewName(name);
-      const spec = this.validServer(input);
+      const spec = validServer(input, this.options.stdioRegistration);
       const record = await this.options.store.putServer({ name, spec, status: status ?? this.options.defaultStatus, source: 'api' });
       await this.audit(actor, 'server.create', name, { spec: maskSecrets(spec), status: record.status });
       await this.reload();
@@ -301,7 +242,7 @@ export class Registry {
   replaceServer(name: string, input: unknown, actor: string): Promise<ServerRecord> {
     return this.exclusive(async () => {
       const existing = this.writableServer(name);
-      const spec = this.validServer(input);
+      const spec = validServer(input, this.options.stdioRegistration);
       const record = await this.options.store.putServer({ name, spec, status: existing.status, source: 'api' });
       await this.audit(actor, 'server.replace', name, { spec: maskSecrets(spec) });
       await this.reload();
@@ -333,7 +274,7 @@ export class Registry {
   createVirtualServer(name: string, input: unknown, actor: string): Promise<VirtualServerRecord> {
     return this.exclusive(async () => {
       this.checkNewName(name);
-      const spec = this.validVirtual(input);
+      const spec = validVirtual(input);
       const record = await this.options.store.putVirtualServer({ name, spec, source: 'api' });
       await this.audit(actor, 'virtual.create', name, { spec });
       await this.reload();
@@ -344,7 +285,7 @@ export class Registry {
   replaceVirtualServer(name: string, input: unknown, actor: string): Promise<VirtualServerRecord> {
     return this.exclusive(async () => {
       this.writableVirtual(name);
-      const spec = this.validVirtual(input);
+      const spec = validVirtual(input);
       const record = await this.options.store.putVirtualServer({ name, spec, source: 'api' });
       await this.audit(actor, 'virtual.replace', name, { spec });
       await this.reload();
@@ -380,7 +321,7 @@ export class Registry {
   /** Replaces an API policy's spec; it keeps its id, position and createdAt. */
   replacePolicy(id: string, input: unknown, actor: string): Promise<PolicyRecord> {
     return this.exclusive(async () => {
-      const existing = await this.writablePolicy(id);
+      const existing = await writablePolicy(this.options.store, id);
       const spec = validPolicy(input);
       const record = await this.options.store.putPolicy({ id, position: existing.position, spec, source: 'api' });
       // The previous spec too: "who could do what, when" must be answerable from the log alone.
@@ -392,7 +333,7 @@ export class Registry {
 
   deletePolicy(id: string, actor: string): Promise<void> {
     return this.exclusive(async () => {
-      const existing = await this.writablePolicy(id);
+      const existing = await writablePolicy(this.options.store, id);
       await this.options.store.deletePolicy(id);
       await this.audit(actor, 'policy.delete', id, { spec: existing.spec });
       await this.reload();
@@ -422,7 +363,7 @@ export class Registry {
   /** Replaces an API rule; it keeps its name, position and createdAt (and its counters, keyed by name). */
   replaceLimitRule(name: string, input: unknown, actor: string): Promise<LimitRuleRecord> {
     return this.exclusive(async () => {
-      const existing = await this.writableLimitRule(name);
+      const existing = await writableLimitRule(this.options.store, name);
       const spec = validLimitRuleReplacement(name, input);
       const record = await this.options.store.putLimitRule({ name, position: existing.position, spec, source: 'api' });
       await this.audit(actor, 'limit.replace', name, { spec, previous: existing.spec });
@@ -433,7 +374,7 @@ export class Registry {
 
   deleteLimitRule(name: string, actor: string): Promise<void> {
     return this.exclusive(async () => {
-      const existing = await this.writableLimitRule(name);
+      const existing = await writableLimitRule(this.options.store, name);
       await this.options.store.deleteLimitRule(name);
       await this.audit(actor, 'limit.delete', name, { spec: existing.spec });
       await this.reload();
@@ -492,25 +433,7 @@ export class Registry {
 
   /** Searches names, titles, descriptions, tags and the descriptions of the tools each server listed. */
   search(query: SearchQuery): SearchHit[] {
-    const words = (query.text ?? '').toLowerCase().split(/\s+/).filter(Boolean);
-    const hits: SearchHit[] = [];
-    for (const record of this.servers()) {
-      if (query.status !== undefined && record.status !== query.status) continue;
-      if (query.tag !== undefined && !record.spec.tags.includes(query.tag)) continue;
-      if (words.length === 0) {
-        hits.push({ record, matchedTools: [] });
-        continue;
-      }
-      const own = [record.name, record.spec.title ?? '', record.spec.description ?? '', ...record.spec.tags].join(' ').toLowerCase();
-      const tools = this.learnt.get(record.name)?.tools ?? [];
-      const matchedTools: string[] = [];
-      for (const tool of tools) {
-        const text = `${String(tool.name ?? '')} ${String(tool.title ?? '')} ${String(tool.description ?? '')}`.toLowerCase();
-        if (words.every((word) => text.includes(word) || own.includes(word))) matchedTools.push(String(tool.name));
-      }
-      if (words.every((word) => own.includes(word)) || matchedTools.length > 0) hits.push({ record, matchedTools });
-    }
-    return hits;
+    return searchServers(this.servers(), this.learnt, query);
   }
 
   private async reload(forceNotify = false): Promise<void> {
@@ -561,50 +484,6 @@ export class Registry {
     return record;
   }
 
-  /** Read from the store, not this replica's copy, so a policy another replica just made can be changed here. */
-  private async writablePolicy(id: string): Promise<PolicyRecord> {
-    const record = await this.options.store.getPolicy(id);
-    if (record === undefined) throw policyNotFound(id);
-    if (record.source === 'file') {
-      throw new GatehouseError('read_only_record', `Policy ${id} is auth.policies[${record.position}] in the config file.`, { id });
-    }
-    return record;
-  }
-
-  /** Read from the store, not this replica's copy, so a rule another replica just made can be changed here. */
-  private async writableLimitRule(name: string): Promise<LimitRuleRecord> {
-    const record = await this.options.store.getLimitRule(name);
-    if (record === undefined) throw limitRuleNotFound(name);
-    if (record.source === 'file') {
-      throw new GatehouseError('read_only_record', `Limit rule "${name}" is limits.rules[${record.position}] in the config file.`, { name });
-    }
-    return record;
-  }
-
-  private validServer(input: unknown): ServerSpec {
-    const parsed = serverSchema.safeParse(input, { reportInput: true });
-    if (!parsed.success) throw new GatehouseError('invalid_body', `\n${formatIssues(parsed.error.issues)}`);
-    const spec = parsed.data;
-    if (spec.transport === 'stdio') {
-      const { stdioRegistration } = this.options;
-      if (!stdioRegistration.enabled) {
-        throw new GatehouseError(
-          'command_not_allowed',
-          'Registering stdio servers through the API is off (registry.stdioRegistration.enabled); declare it in the config file, or register an HTTP server.',
-          { command: spec.command },
-        );
-      }
-      checkStdioRegistration(spec, { allowedCommands: stdioRegistration.allowedCommands });
-    }
-    return spec;
-  }
-
-  private validVirtual(input: unknown): VirtualServerSpec {
-    const parsed = virtualServerSchema.safeParse(input, { reportInput: true });
-    if (!parsed.success) throw new GatehouseError('invalid_body', `\n${formatIssues(parsed.error.issues)}`);
-    return parsed.data;
-  }
-
   private async audit(actor: string, action: string, target: string, detail: Record<string, unknown>): Promise<void> {
     await this.options.store.appendAdminEvent({ at: new Date().toISOString(), actor, action, target, detail });
   }
@@ -615,44 +494,3 @@ export class Registry {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-function policyNotFound(id: string): GatehouseError {
-  return new GatehouseError('policy_not_found', undefined, { id: id.slice(0, 80) });
-}
-
-/** A stable hash of what a model reads about a tool: a change here is a change in what it will do. */
-export function toolFingerprint(tool: Record<string, unknown>): string {
-  const { name, title, description, inputSchema, outputSchema, annotations } = tool;
-  return createHash('sha256')
-    .update(canonicalJson({ name, title, description, inputSchema, outputSchema, annotations }))
-    .digest('hex');
-}
-
-/** JSON with object keys sorted, so equal values hash equally whatever order a server sent them in. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, item]) => item !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
-function sameJson(a: unknown, b: unknown): boolean {
-  return canonicalJson(a) === canonicalJson(b);
-}
-
-/** Header and env values are credentials: records shown or logged keep their names, never their values. */
-export function maskSecrets(spec: ServerSpec): ServerSpec {
-  const mask = (values: Record<string, string>): Record<string, string> => Object.fromEntries(Object.keys(values).map((key) => [key, MASK]));
-  if (spec.transport === 'stdio') return { ...spec, env: mask(spec.env) };
-  return {
-    ...spec,
-    headers: mask(spec.headers),
-    ...(spec.oauth !== undefined ? { oauth: { ...spec.oauth, clientSecret: MASK } } : {}),
-    ...(spec.userAuth?.clientSecret !== undefined ? { userAuth: { ...spec.userAuth, clientSecret: MASK } } : {}),
-  };
-}
-
-export const MASK = '***';

@@ -1,9 +1,7 @@
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { SqlAuditStore, type SyncSqlite } from './audit-store-sql.js';
 import type { IntentJournal } from './intent-journal.js';
 import type { RegistryTables, SqlDialectName } from './migrations.js';
-import type { LimitRuleSpec } from './limit-spec.js';
-import type { PolicySpec, ServerSpec, ServerStatus, VirtualServerSpec } from './server-spec.js';
 import {
   byName,
   canonicalApiKey,
@@ -14,12 +12,23 @@ import {
   comparePolicies,
   compareText,
   duplicateApiKey,
-  healthSummaries,
   isoTime,
   nowFrom,
   uniqueFingerprints,
   type StoreOptions,
 } from './store-records.js';
+import { queryHealthSummaries } from './store-sql-health.js';
+import {
+  toAdminEvent,
+  toApiKey,
+  toFingerprint,
+  toLearntState,
+  toLimitRuleRecord,
+  toPolicyRecord,
+  toServerRecord,
+  toUserConnection,
+  toVirtualServerRecord,
+} from './store-sql-rows.js';
 import type {
   AdminEvent,
   ApiKeyRecord,
@@ -31,7 +40,6 @@ import type {
   OAuthFlowRecord,
   Page,
   PolicyRecord,
-  RecordSource,
   ServerRecord,
   Store,
   ToolFingerprint,
@@ -52,112 +60,6 @@ export interface SqlStoreOptions extends StoreOptions {
   readonly sync?: SyncSqlite;
   /** Where an embedded database's audit intents go (intent-journal.ts). */
   readonly journal?: IntentJournal;
-}
-
-type Row<Table extends keyof RegistryTables> = Selectable<RegistryTables[Table]>;
-
-/** Written by this store from values that were objects, so parsing gives back their shape. */
-function parseJson<T>(text: string): T {
-  return JSON.parse(text) as T;
-}
-
-function parseNullableJson<T>(text: string | null): T | null {
-  return text === null ? null : parseJson<T>(text);
-}
-
-function toServerRecord(row: Row<'servers'>): ServerRecord {
-  return {
-    name: row.name,
-    spec: parseJson<ServerSpec>(row.spec),
-    status: row.status as ServerStatus,
-    source: row.source as RecordSource,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-function toVirtualServerRecord(row: Row<'virtual_servers'>): VirtualServerRecord {
-  return {
-    name: row.name,
-    spec: parseJson<VirtualServerSpec>(row.spec),
-    source: row.source as RecordSource,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-function toPolicyRecord(row: Row<'policies'>): PolicyRecord {
-  return {
-    id: row.id,
-    position: row.position,
-    spec: parseJson<PolicySpec>(row.spec),
-    source: row.source as RecordSource,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-function toLimitRuleRecord(row: Row<'limit_rules'>): LimitRuleRecord {
-  return {
-    name: row.name,
-    position: row.position,
-    spec: parseJson<LimitRuleSpec>(row.spec),
-    source: row.source as RecordSource,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-function toLearntState(row: Row<'learnt_state'>): LearntState {
-  return {
-    server: row.server,
-    serverInfo: parseNullableJson<Record<string, unknown>>(row.server_info),
-    protocolVersion: row.protocol_version,
-    capabilities: parseNullableJson<Record<string, unknown>>(row.capabilities),
-    instructions: row.instructions,
-    tools: parseJson<Record<string, unknown>[]>(row.tools),
-    prompts: parseJson<Record<string, unknown>[]>(row.prompts),
-    resources: parseJson<Record<string, unknown>[]>(row.resources),
-    resourceTemplates: parseJson<Record<string, unknown>[]>(row.resource_templates),
-    updatedAt: row.updated_at,
-  };
-}
-
-function toFingerprint(row: Row<'tool_fingerprints'>): ToolFingerprint {
-  return { server: row.server, tool: row.tool, fingerprint: row.fingerprint, firstSeenAt: row.first_seen_at, lastSeenAt: row.last_seen_at };
-}
-
-function toHealthSample(row: Pick<Row<'health_samples'>, 'server' | 'at' | 'ok' | 'latency_ms' | 'error'>): HealthSample {
-  return { server: row.server, at: row.at, ok: row.ok === 1, latencyMs: row.latency_ms, error: row.error };
-}
-
-function toAdminEvent(row: Row<'admin_events'>): AdminEvent {
-  return { id: row.id, at: row.at, actor: row.actor, action: row.action, target: row.target, detail: parseJson<Record<string, unknown>>(row.detail) };
-}
-
-function toUserConnection(row: Row<'user_connections'>): UserConnectionRecord {
-  return { server: row.server, subject: row.subject, sealed: row.sealed, createdAt: row.created_at, updatedAt: row.updated_at };
-}
-
-function toApiKey(row: Row<'api_keys'>): ApiKeyRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    secretHash: row.secret_hash,
-    roles: parseJson<string[]>(row.roles),
-    endpoints: parseNullableJson<string[]>(row.endpoints),
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    revokedAt: row.revoked_at,
-    rotatedFrom: row.rotated_from,
-    lastUsedAt: row.last_used_at,
-    createdBy: row.created_by,
-  };
-}
-
-/** Aggregates come back as strings from PostgreSQL (bigint, numeric) and as numbers from SQLite. */
-function toNumber(value: string | number | bigint | null): number | null {
-  return value === null ? null : Number(value);
 }
 
 // Well under PostgreSQL's 65535 bind parameters per statement at five columns a row.
@@ -435,62 +337,7 @@ export class SqlStore implements Store {
 
   async healthSummaries(since: string): Promise<HealthSummary[]> {
     const from = isoTime(since);
-    return this.run(async (db) => {
-      const totals = await db
-        .selectFrom('health_samples')
-        .where('at', '>=', from)
-        .groupBy('server')
-        .select((expression) => [
-          'server',
-          expression.fn.countAll<number | string>().as('checks'),
-          expression.fn.sum<number | string>('ok').as('ok'),
-          expression.fn.avg<number | string | null>('latency_ms').as('avg_latency_ms'),
-        ])
-        .execute();
-      // The newest passing and the newest failing sample of each server in the window; the newer of
-      // the two is its last sample. Ties on `at` go to the sample recorded later.
-      const newest = await db
-        .selectFrom((expression) =>
-          expression
-            .selectFrom('health_samples')
-            .where('at', '>=', from)
-            .select((inner) => [
-              'server',
-              'at',
-              'ok',
-              'latency_ms',
-              'error',
-              'id',
-              inner.fn
-                .agg<number | string>('row_number')
-                .over((over) => over.partitionBy(['server', 'ok']).orderBy('at', 'desc').orderBy('id', 'desc'))
-                .as('position'),
-            ])
-            .as('ranked'),
-        )
-        .select(['server', 'at', 'ok', 'latency_ms', 'error', 'id'])
-        .where('position', '=', 1)
-        .orderBy('at', 'asc')
-        .orderBy('id', 'asc')
-        .execute();
-      const last = new Map<string, HealthSample>();
-      const lastError = new Map<string, HealthSample>();
-      for (const row of newest) {
-        const sample = toHealthSample(row);
-        last.set(row.server, sample);
-        if (!sample.ok) lastError.set(row.server, sample);
-      }
-      return healthSummaries(
-        totals.map((total) => ({
-          server: total.server,
-          checks: toNumber(total.checks) ?? 0,
-          ok: toNumber(total.ok) ?? 0,
-          avgLatencyMs: toNumber(total.avg_latency_ms),
-        })),
-        last,
-        lastError,
-      );
-    });
+    return this.run((db) => queryHealthSummaries(db, from));
   }
 
   async pruneHealth(before: string): Promise<number> {
