@@ -2,20 +2,19 @@ import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { loadConfigFile, type GatehouseConfig } from './config/index.js';
 import { GatehouseError, ResourceStack, toGatehouseError, type Identity } from './core/index.js';
-import { createAdminApi, type EndpointRuntime } from './admin/index.js';
-import { adminAuditTrail, auditFilter, cacheFilter, limitFilter } from './app-filters.js';
+import { auditFilter, cacheFilter, limitFilter } from './app-filters.js';
+import { LIST_CHANGED, LIST_KINDS, catalogViews, declarations, narrowedView, recordLearnt, restartOnlySettings, sameSpec, viewChanged, type CatalogChange } from './app-catalog.js';
 import { openRegistry, openSealedBox, type StoreLocation } from './app-stores.js';
 import { connectionRoutes, createUserConnections, userTokenSource, type ConnectionWiring } from './app-connections.js';
 import { createHttpAuth } from './app-http-auth.js';
+import { adminApiRoutes, metricsRoutes, readinessOf, recordHealthChecks, upstreamRuntime, type UpstreamRuntime } from './app-status.js';
 import {
   GATEWAY_INFO,
   GatewayHttpServer,
   MessageHandler,
   isLoopbackAddress,
   listenExtraRoutes,
-  requestIdentity,
   serveStdio,
-  type ExtraRoutes,
   type ReadinessReport,
 } from './frontends/index.js';
 import { GatewayMetrics, Tracing, createLogger, openJsonLinesSink, openOtlpLogSink, type Logger, type TracingOptions } from './observability/index.js';
@@ -28,13 +27,12 @@ import {
   type CacheStore,
   type CallContext,
   type Filter,
-  type ItemKind,
 } from './pipeline/index.js';
 import type { ListKind, Params, RequestOutcome } from './protocol/index.js';
-import { Registry, SealedBox, UserConnections, type FileDeclarations, type HealthSummary, type VirtualServerSpec } from './registry/index.js';
-import { AGGREGATE_VIEW_NAME, Router, serverView, virtualView, type View } from './router/index.js';
+import { Registry, SealedBox, UserConnections, type HealthSummary, type VirtualServerSpec } from './registry/index.js';
+import { AGGREGATE_VIEW_NAME, Router, serverView, type View } from './router/index.js';
 import { MemorySessionStore } from './session/index.js';
-import { Upstream, type CircuitState } from './upstreams/index.js';
+import { Upstream } from './upstreams/index.js';
 
 export interface GatewayOptions extends StoreLocation {
   /** Where logs go: stdout (1) for `serve`, stderr (2) for `stdio`, whose stdout is the protocol. */
@@ -45,21 +43,8 @@ export interface GatewayOptions extends StoreLocation {
 }
 
 export { openRegistry, openSealedBox } from './app-stores.js';
+export type { CatalogChange } from './app-catalog.js';
 
-/** What one application of the catalog changed, for logs and tests. */
-export interface CatalogChange {
-  readonly added: readonly string[];
-  readonly removed: readonly string[];
-  readonly changed: readonly string[];
-  readonly views: readonly string[];
-}
-
-const LIST_KINDS: readonly ListKind[] = ['tools', 'prompts', 'resources', 'resourceTemplates'];
-const LIST_CHANGED: readonly string[] = [
-  'notifications/tools/list_changed',
-  'notifications/prompts/list_changed',
-  'notifications/resources/list_changed',
-];
 const HOUR_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * HOUR_MS;
 
@@ -220,15 +205,7 @@ export class Gateway {
     }
     let narrowed = byKey.get(decision.key);
     if (narrowed === undefined) {
-      const policies = this.policies;
-      narrowed = {
-        ...view,
-        permits: decision.permits,
-        listKey: decision.key,
-        ...(policies.hasConditions
-          ? { authorizeCall: (identity: Identity, server: string, kind: ItemKind, name: string, args: unknown) => policies.allowsCall(identity, view.name, server, kind, name, args) }
-          : {}),
-      };
+      narrowed = narrowedView(view, decision, this.policies);
       byKey.set(decision.key, narrowed);
     }
     return narrowed;
@@ -273,14 +250,7 @@ export class Gateway {
     }
     this.upstreams = next;
 
-    const views = new Map<string, View>();
-    const tags = new Map<string, { tags: readonly string[] }>();
-    for (const [name, spec] of catalog.servers) {
-      views.set(name, serverView(name));
-      tags.set(name, { tags: spec.tags });
-    }
-    for (const [name, spec] of catalog.virtualServers) views.set(name, virtualView(name, spec, tags));
-    views.set(AGGREGATE_VIEW_NAME, { name: AGGREGATE_VIEW_NAME, kind: 'aggregate', servers: [...next.keys()], prefixed: true });
+    const views = catalogViews(catalog, next.keys());
     const touched = new Set([...added, ...removed, ...changed]);
     const changedViews = [...new Set([...views.keys(), ...this.views.keys()])].filter((name) =>
       viewChanged(this.views.get(name), views.get(name), touched, catalog.virtualServers.get(name), this.virtualSpecs.get(name)),
@@ -346,19 +316,7 @@ export class Gateway {
   }
 
   readiness(): ReadinessReport {
-    const servers: ReadinessReport['servers'] = {};
-    let ready = true;
-    for (const [name, upstream] of this.upstreams) {
-      const health = this.healthByServer.get(name);
-      servers[name] = {
-        state: upstream.state,
-        ...(upstream.lastError ? { lastError: upstream.lastError } : {}),
-        ...(health?.last?.latencyMs != null ? { latencyMs: health.last.latencyMs } : {}),
-        ...(health?.uptime != null ? { uptime24h: Number(health.uptime.toFixed(4)) } : {}),
-      };
-      if (upstream.state !== 'ready') ready = false;
-    }
-    return { ready, servers };
+    return readinessOf(this.upstreams, this.healthByServer);
   }
 
   /** Health of the running servers as last checked (uptime over 24 h), for the admin API. */
@@ -366,25 +324,9 @@ export class Gateway {
     return this.healthByServer;
   }
 
-  upstreamState(name: string): { state: string; lastError?: string; circuit: CircuitState; endpoints?: EndpointRuntime[] } | undefined {
+  upstreamState(name: string): UpstreamRuntime | undefined {
     const upstream = this.upstreams.get(name);
-    if (upstream === undefined) return undefined;
-    const state = { state: upstream.state, ...(upstream.lastError ? { lastError: upstream.lastError } : {}), circuit: upstream.circuit };
-    // A stdio pool's processes are endpoints too; a single process has nothing more to show.
-    if (upstream.config.transport === 'stdio' && !upstream.balanced) return state;
-    upstream.refreshLoad();
-    const endpoints = upstream.endpoints.map((endpoint) => ({
-      url: endpoint.label,
-      weight: endpoint.weight,
-      circuit: endpoint.breaker.state,
-      down: endpoint.down,
-      healthy: endpoint.healthy,
-      ewmaMs: endpoint.ewmaMs === undefined ? null : Math.round(endpoint.ewmaMs * 100) / 100,
-      inflight: endpoint.inflight,
-      sessions: endpoint.sessions,
-      ...(endpoint.lastError !== undefined ? { lastError: endpoint.lastError } : {}),
-    }));
-    return { ...state, endpoints };
+    return upstream === undefined ? undefined : upstreamRuntime(upstream);
   }
 
   /** Serves Streamable HTTP (and legacy SSE); resolves with the base URL once listening. */
@@ -403,7 +345,20 @@ export class Gateway {
       );
     }
     let publicUrl = '';
-    const adminApi = admin.enabled ? this.adminApi(() => publicUrl) : undefined;
+    const adminApi = admin.enabled
+      ? adminApiRoutes({
+          registry: this.registry,
+          config: this.config,
+          logger: this.logger,
+          audit: this.audit,
+          publicUrl: () => publicUrl,
+          runtime: (name) => this.upstreamState(name),
+          health: () => this.healthByServer,
+          sessionCount: () => this.sessions.size,
+          serving: () => this.serving,
+          ready: () => this.readiness().ready,
+        })
+      : undefined;
     // The admin API changes what runs on this host: on a listener others can reach it needs
     // authentication (and then an admin role); without it, it is served on loopback only.
     const adminOnMain = adminApi !== undefined && admin.listen === undefined && (loopbackOnly || authRequired);
@@ -437,7 +392,7 @@ export class Gateway {
         eventStoreSize: sessions.eventStoreSize,
       },
       this.logger,
-      [...(adminOnMain ? [adminApi] : []), ...this.metricsRoutes(), ...connectionRoutes(this.wiring, this.connections)],
+      [...(adminOnMain ? [adminApi] : []), ...metricsRoutes(this.metrics, this.config), ...connectionRoutes(this.wiring, this.connections)],
       httpAuth,
     );
     const url = await this.http.listen();
@@ -451,7 +406,7 @@ export class Gateway {
       }
       const adminListener = await listenExtraRoutes(
         // The metrics too: operators who keep the admin API on a port of its own scrape there.
-        [adminApi, ...this.metricsRoutes()],
+        [adminApi, ...metricsRoutes(this.metrics, this.config)],
         {
           host: admin.listen.host,
           port: admin.listen.port,
@@ -506,62 +461,6 @@ export class Gateway {
     });
   }
 
-  /**
-   * /metrics on the main listener. With auth.required it needs one of metrics.roles (give Prometheus
-   * an API key with role `metrics`: names of servers and tools are not for everyone); without it, it
-   * is as open as the listener, which is loopback unless the operator said otherwise.
-   */
-  private metricsRoutes(): ExtraRoutes[] {
-    const metrics = this.metrics;
-    if (metrics === undefined) return [];
-    const path = this.config.metrics.path;
-    return [
-      {
-        prefix: path,
-        ...(this.config.auth.required ? { requiredRoles: this.config.metrics.roles } : {}),
-        handle: async (request, response, requestPath) => {
-          if (requestPath !== path) throw new GatehouseError('not_found');
-          if (request.method !== 'GET' && request.method !== 'HEAD') throw new GatehouseError('method_not_allowed');
-          const { contentType, body } = await metrics.exposition();
-          response.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' }).end(request.method === 'HEAD' ? undefined : body);
-        },
-      },
-    ];
-  }
-
-  private adminApi(publicUrl: () => string): ExtraRoutes {
-    const started = Date.now();
-    const api = createAdminApi({
-      registry: this.registry,
-      runtime: (name) => this.upstreamState(name),
-      health: () => this.healthByServer,
-      publicUrl,
-      status: () => ({
-        version: GATEWAY_INFO.version,
-        uptimeSeconds: Math.round((Date.now() - started) / 1000),
-        sessions: this.sessions.size,
-        store: this.registry.store.kind,
-        ...this.serving,
-        ready: this.readiness().ready,
-      }),
-      maxBodyBytes: this.config.limits.maxBodyBytes,
-      logger: this.logger,
-      actorOf: (request) => {
-        const identity = requestIdentity(request);
-        return identity.kind === 'anonymous' ? 'local' : `${identity.kind}:${identity.name ?? identity.subject}`;
-      },
-      identityOf: requestIdentity,
-      // Changes through the API join the calls' trail: same redaction, queue and hash chain.
-      ...(this.audit !== undefined ? { audit: adminAuditTrail(this.audit) } : {}),
-    });
-    return {
-      prefix: api.prefix,
-      handle: (...args) => api.handle(...args),
-      refused: (...args) => api.refused(...args),
-      requiredRoles: this.config.auth.adminRoles,
-    };
-  }
-
   /** Serves one client on stdin/stdout until stdin ends. */
   serveStdio(input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Promise<void> {
     this.warmUp();
@@ -592,17 +491,7 @@ export class Gateway {
       this.logger.error({ file, reason: toGatehouseError(error).message }, 'config file not applied: the running config stays');
       return false;
     }
-    // Policies are registry records and apply now; the rest of `auth` needs the next start.
-    const withoutPolicies = (settings: GatehouseConfig): unknown => ({ ...settings.auth, policies: undefined });
-    // Limit rules are registry records too; the counters' store and the HTTP limits need the next start.
-    const withoutRules = (settings: GatehouseConfig): unknown => ({ ...settings.limits, rules: undefined });
-    const restartOnly = (['listen', 'limits', 'store', 'dataDir', 'admin', 'auth', 'separator', 'sessions', 'metrics', 'audit', 'cache', 'connections', 'tracing'] as const).filter((key) =>
-      key === 'auth'
-        ? JSON.stringify(withoutPolicies(config)) !== JSON.stringify(withoutPolicies(this.config))
-        : key === 'limits'
-          ? JSON.stringify(withoutRules(config)) !== JSON.stringify(withoutRules(this.config))
-          : JSON.stringify(config[key]) !== JSON.stringify(this.config[key]),
-    );
+    const restartOnly = restartOnlySettings(config, this.config);
     if (restartOnly.length > 0) this.logger.warn({ settings: restartOnly }, 'these settings changed in the file and apply at the next start');
     this.config = { ...this.config, servers: config.servers, virtualServers: config.virtualServers, upstreamDefaults: config.upstreamDefaults };
     // Seeding changes the registry, whose change listener applies the new catalog.
@@ -642,34 +531,7 @@ export class Gateway {
 
   /** One round of health checks; resolves when every sample is recorded. */
   async checkHealth(): Promise<void> {
-    const timeoutMs = this.config.registry.healthCheckTimeoutMs;
-    await Promise.allSettled(
-      [...this.upstreams].map(async ([name, upstream]) => {
-        let started = performance.now();
-        let error: string | null = null;
-        try {
-          const client = await upstream.sharedClient();
-          // The round trip of a ping, not the time a first connection (a process start) took.
-          started = performance.now();
-          const response = await client.request('ping', undefined, { timeoutMs, idempotent: true });
-          if ('error' in response) error = response.error.message;
-          // The server answers again: an open circuit lets its next call through as a trial.
-          else upstream.recovered(client);
-        } catch (failure) {
-          error = failure instanceof Error ? failure.message : String(failure);
-        }
-        // Each endpoint of a server with several (or with a healthPath): feeds the balancer.
-        await upstream.checkEndpoints(timeoutMs);
-        if (error === null && upstream.endpoints.every((endpoint) => endpoint.unhealthy)) error = upstream.endpoints[0]?.lastError ?? 'every endpoint failed its health check';
-        await this.registry.recordHealth({
-          server: name,
-          at: new Date().toISOString(),
-          ok: error === null,
-          latencyMs: error === null ? Math.round((performance.now() - started) * 10) / 10 : null,
-          error,
-        });
-      }),
-    );
+    await recordHealthChecks(this.upstreams, this.registry, this.config.registry.healthCheckTimeoutMs);
     if (Date.now() - this.lastPrune > HOUR_MS) {
       this.lastPrune = Date.now();
       await this.registry.store.pruneHealth(new Date(Date.now() - 2 * DAY_MS).toISOString()).catch(() => 0);
@@ -693,20 +555,7 @@ export class Gateway {
     this.learning.delete(server);
     const identity = this.upstreams.get(server)?.identity;
     if (!entry || !identity) return;
-    const known = this.registry.learntState(server);
-    this.registry
-      .recordLearnt({
-        server,
-        serverInfo: identity.serverInfo,
-        protocolVersion: identity.protocolVersion,
-        capabilities: identity.capabilities,
-        instructions: identity.instructions ?? null,
-        tools: entry.lists.tools ?? known?.tools ?? [],
-        prompts: entry.lists.prompts ?? known?.prompts ?? [],
-        resources: entry.lists.resources ?? known?.resources ?? [],
-        resourceTemplates: entry.lists.resourceTemplates ?? known?.resourceTemplates ?? [],
-      })
-      .catch((error: unknown) => this.logger.warn({ server, reason: (error as Error).message }, 'could not record what the server offers'));
+    recordLearnt(this.registry, this.logger, server, identity, entry.lists);
   }
 
   close(): Promise<void> {
@@ -721,25 +570,4 @@ const LEARN_SETTLE_MS = 200;
 
 function tracingOptions(tracing: NonNullable<GatehouseConfig['tracing']>, logger: Logger): TracingOptions {
   return { ...tracing, serviceVersion: GATEWAY_INFO.version, warn: (message, detail) => logger.warn(detail, message) };
-}
-
-function declarations(config: GatehouseConfig): FileDeclarations {
-  return { servers: config.servers, virtualServers: config.virtualServers, policies: config.auth.policies, limits: config.limits.rules };
-}
-
-function sameSpec(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
-function viewChanged(
-  before: View | undefined,
-  after: View | undefined,
-  touched: ReadonlySet<string>,
-  spec: VirtualServerSpec | undefined,
-  specBefore: VirtualServerSpec | undefined,
-): boolean {
-  if (before === undefined || after === undefined) return before !== after;
-  if (before.servers.join('\0') !== after.servers.join('\0')) return true;
-  if (after.kind === 'virtual' && JSON.stringify(spec) !== JSON.stringify(specBefore)) return true;
-  return after.servers.some((server) => touched.has(server));
 }
