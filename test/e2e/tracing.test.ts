@@ -51,6 +51,38 @@ function spanWithId(receiver: OtlpReceiver, spanId: string): ReceivedSpan | unde
   return receiver.spans.find((span) => span.spanId === spanId);
 }
 
+/**
+ * The headers an upstream reported (`seen`) carry the gateway's upstream-call span as traceparent,
+ * in the client's trace; the receiver gets that span (a client span for `server`) and its parent,
+ * the gateway's server span `tools/call <server>__headers` continuing the client's span.
+ */
+async function upstreamCallSpans(
+  receiver: OtlpReceiver,
+  seen: Record<string, unknown>,
+  caller: ClientTrace,
+  server: string,
+): Promise<{ upstreamCall: ReceivedSpan; serverSpan: ReceivedSpan }> {
+  const match = TRACEPARENT.exec(String(seen.traceparent ?? ''));
+  assert.ok(match, `the ${server} upstream got no traceparent: ${JSON.stringify(seen)}`);
+  const [, traceId, upstreamCallSpanId] = match;
+  assert.equal(traceId, caller.traceId, 'the upstream call belongs to the client\'s trace');
+  assert.notEqual(upstreamCallSpanId, caller.spanId, 'the upstream\'s parent is the gateway\'s span, not the client\'s');
+
+  await waitFor(() => spanWithId(receiver, upstreamCallSpanId!) !== undefined, EXPORT_WAIT_MS, `the ${server} upstream-call span at the receiver`);
+  const upstreamCall = spanWithId(receiver, upstreamCallSpanId!)!;
+  assert.equal(upstreamCall.kind, SPAN_KIND.client);
+  assert.equal(upstreamCall.traceId, caller.traceId);
+  assert.equal(upstreamCall.attributes['gatehouse.server'], server);
+
+  await waitFor(() => spanWithId(receiver, upstreamCall.parentSpanId) !== undefined, EXPORT_WAIT_MS, 'the server span at the receiver');
+  const serverSpan = spanWithId(receiver, upstreamCall.parentSpanId)!;
+  assert.equal(serverSpan.kind, SPAN_KIND.server);
+  assert.equal(serverSpan.parentSpanId, caller.spanId, 'the gateway\'s span continues the client\'s');
+  assert.equal(serverSpan.traceId, caller.traceId);
+  assert.equal(serverSpan.name, `tools/call ${server}__headers`);
+  return { upstreamCall, serverSpan };
+}
+
 describe('OpenTelemetry tracing', () => {
   let receiver: OtlpReceiver;
   let upstream: HttpFixture;
@@ -81,25 +113,8 @@ describe('OpenTelemetry tracing', () => {
     const client = await connect(`${gateway.url}/mcp`, { traceparent: caller.traceparent });
     try {
       const seen = await callForJson(client, 'web__headers');
-      const match = TRACEPARENT.exec(String(seen.traceparent ?? ''));
-      assert.ok(match, `the upstream got no traceparent: ${JSON.stringify(seen)}`);
-      const [, traceId, upstreamCallSpanId] = match;
-      assert.equal(traceId, caller.traceId, 'the upstream call belongs to the client\'s trace');
-      assert.notEqual(upstreamCallSpanId, caller.spanId, 'the upstream\'s parent is the gateway\'s span, not the client\'s');
-
-      await waitFor(() => spanWithId(receiver, upstreamCallSpanId!) !== undefined, EXPORT_WAIT_MS, 'the upstream-call span at the receiver');
-      const upstreamCall = spanWithId(receiver, upstreamCallSpanId!)!;
-      assert.equal(upstreamCall.kind, SPAN_KIND.client);
-      assert.equal(upstreamCall.traceId, caller.traceId);
-      assert.equal(upstreamCall.attributes['gatehouse.server'], 'web');
+      const { upstreamCall, serverSpan } = await upstreamCallSpans(receiver, seen, caller, 'web');
       assert.equal(upstreamCall.serviceName, 'gatehouse-under-test');
-
-      await waitFor(() => spanWithId(receiver, upstreamCall.parentSpanId) !== undefined, EXPORT_WAIT_MS, 'the server span at the receiver');
-      const serverSpan = spanWithId(receiver, upstreamCall.parentSpanId)!;
-      assert.equal(serverSpan.kind, SPAN_KIND.server);
-      assert.equal(serverSpan.parentSpanId, caller.spanId, 'the gateway\'s span continues the client\'s');
-      assert.equal(serverSpan.traceId, caller.traceId);
-      assert.equal(serverSpan.name, 'tools/call web__headers');
       assert.equal(serverSpan.attributes['mcp.method.name'], 'tools/call');
       assert.equal(serverSpan.attributes['gen_ai.tool.name'], 'web__headers');
       assert.equal(serverSpan.attributes['gatehouse.server'], 'web');
@@ -123,24 +138,7 @@ describe('OpenTelemetry tracing', () => {
       // Spec 2024-11-05: the call goes up as a POST to the announced messages endpoint; `headers` reports that POST's.
       const seen = await callForJson(client, 'legacy__headers');
       assert.equal(seen['content-type'], 'application/json', `not the headers of the messages POST: ${JSON.stringify(seen)}`);
-      const match = TRACEPARENT.exec(String(seen.traceparent ?? ''));
-      assert.ok(match, `the legacy SSE upstream got no traceparent: ${JSON.stringify(seen)}`);
-      const [, traceId, upstreamCallSpanId] = match;
-      assert.equal(traceId, caller.traceId, 'the upstream call belongs to the client\'s trace');
-      assert.notEqual(upstreamCallSpanId, caller.spanId, 'the upstream\'s parent is the gateway\'s span, not the client\'s');
-
-      await waitFor(() => spanWithId(receiver, upstreamCallSpanId!) !== undefined, EXPORT_WAIT_MS, 'the legacy upstream-call span at the receiver');
-      const upstreamCall = spanWithId(receiver, upstreamCallSpanId!)!;
-      assert.equal(upstreamCall.kind, SPAN_KIND.client);
-      assert.equal(upstreamCall.traceId, caller.traceId);
-      assert.equal(upstreamCall.attributes['gatehouse.server'], 'legacy');
-
-      await waitFor(() => spanWithId(receiver, upstreamCall.parentSpanId) !== undefined, EXPORT_WAIT_MS, 'the server span at the receiver');
-      const serverSpan = spanWithId(receiver, upstreamCall.parentSpanId)!;
-      assert.equal(serverSpan.kind, SPAN_KIND.server);
-      assert.equal(serverSpan.parentSpanId, caller.spanId, 'the gateway\'s span continues the client\'s');
-      assert.equal(serverSpan.traceId, caller.traceId);
-      assert.equal(serverSpan.name, 'tools/call legacy__headers');
+      const { serverSpan } = await upstreamCallSpans(receiver, seen, caller, 'legacy');
       assert.equal(serverSpan.attributes['gatehouse.outcome'], 'ok');
     } finally {
       await client.close();
