@@ -173,6 +173,7 @@ export class SqlAuditStore implements AuditStore {
   private readonly insertSql: string;
   private readonly completeOneSql: string;
   private readonly completionSql: string;
+  readonly insertAuditIntentNow: ((call: AuditCall) => number) | undefined;
 
   constructor(
     db: Kysely<RegistryTables>,
@@ -182,15 +183,7 @@ export class SqlAuditStore implements AuditStore {
     private readonly journal?: IntentJournal,
   ) {
     this.db = db.withTables<AuditTables>() as unknown as Db;
-    if (journal !== undefined) {
-      this.insertAuditIntentNow = (call) => {
-        try {
-          return journal.append([call])[0]!;
-        } catch (error) {
-          throw this.translateError(error);
-        }
-      };
-    }
+    if (journal !== undefined) this.insertAuditIntentNow = (call) => this.appendToJournal(journal, [call])[0]!;
     this.insertSql = `insert into audit_records (${COLUMNS.join(', ')}) values (${COLUMNS.map((_, index) => this.placeholder(index + 1)).join(', ')})`;
     this.intentSql = `${this.insertSql} returning id`;
     // The embedded path's statements, one row each (SyncSqlite: SQLite only).
@@ -224,16 +217,16 @@ export class SqlAuditStore implements AuditStore {
     }
   }
 
-  readonly insertAuditIntentNow: ((call: AuditCall) => number) | undefined;
+  private appendToJournal(journal: IntentJournal, calls: readonly AuditCall[]): number[] {
+    try {
+      return journal.append(calls);
+    } catch (error) {
+      throw this.translateError(error);
+    }
+  }
 
   async insertAuditIntents(calls: readonly AuditCall[]): Promise<number[]> {
-    if (this.journal !== undefined) {
-      try {
-        return this.journal.append(calls);
-      } catch (error) {
-        throw this.translateError(error);
-      }
-    }
+    if (this.journal !== undefined) return this.appendToJournal(this.journal, calls);
     const rows = calls.map((call) => rowValues(call, undefined, undefined, null));
     const insertAll = async (db: Db | Transaction<AuditTables>): Promise<number[]> => {
       const ids: number[] = [];

@@ -117,17 +117,18 @@ export class StreamableHttpTransport implements UpstreamTransport {
       throw new Error(`HTTP 400${text ? `: ${text.slice(0, 200)}` : ''}`);
     }
     if (reply.statusCode === 202 || reply.statusCode === 204) return;
-    const contentType = String(reply.headers['content-type'] ?? '');
-    if (reply.statusCode >= 400 || relatedTo === undefined) {
-      if (reply.statusCode < 400) return;
+    if (reply.statusCode >= 400) {
       const text = await reply.text().catch(() => '');
       // A JSON-RPC error in the body is the server's own answer; pass it on.
+      const contentType = String(reply.headers['content-type'] ?? '');
       if (relatedTo !== undefined && contentType.includes('application/json') && this.deliverJson(text, relatedTo)) return;
       // A refusal of credentials may echo them back (some servers quote the header they rejected):
       // its body is never repeated into messages and logs.
       const shown = reply.statusCode === 401 || reply.statusCode === 403 ? '' : text.slice(0, 200);
       throw new Error(`HTTP ${reply.statusCode}${shown ? `: ${shown}` : ''}`);
     }
+    // A notification's reply carries nothing to deliver.
+    if (relatedTo === undefined) return;
     const text = await reply.text();
     if (!this.deliverJson(text, relatedTo)) throw new Error('upstream answered with a body that is not JSON-RPC');
   }

@@ -40,7 +40,9 @@ class PostHandler implements Dispatcher.DispatchHandler {
   /** Settled state of the body, for text() and `streamed`. */
   private ended = false;
   private failure: Error | undefined;
-  private waiting: { resolve: () => void; reject: (error: Error) => void } | undefined;
+  /** Made on the first wait for the body's end; settled by settle(). */
+  private end: Promise<void> | undefined;
+  private settleEnd: { resolve: () => void; reject: (error: Error) => void } | undefined;
 
   constructor(
     private readonly choose: StreamChooser,
@@ -101,28 +103,16 @@ class PostHandler implements Dispatcher.DispatchHandler {
   private settle(): void {
     this.ended = true;
     if (this.controller !== undefined) this.track.delete(this.controller);
-    const waiting = this.waiting;
-    this.waiting = undefined;
-    if (waiting === undefined) return;
-    if (this.failure === undefined) waiting.resolve();
-    else waiting.reject(this.failure);
+    if (this.failure === undefined) this.settleEnd?.resolve();
+    else this.settleEnd?.reject(this.failure);
   }
 
   /** Settles when the body has ended. */
   private body(): Promise<void> {
     if (this.ended) return this.failure === undefined ? Promise.resolve() : Promise.reject(this.failure);
-    return new Promise((resolve, reject) => {
-      const previous = this.waiting;
-      this.waiting = {
-        resolve: () => {
-          previous?.resolve();
-          resolve();
-        },
-        reject: (error) => {
-          previous?.reject(error);
-          reject(error);
-        },
-      };
+    this.end ??= new Promise((resolve, reject) => {
+      this.settleEnd = { resolve, reject };
     });
+    return this.end;
   }
 }
