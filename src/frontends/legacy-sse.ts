@@ -50,7 +50,9 @@ export class LegacySseFrontend {
     if (request.method !== 'POST') throw new GatehouseError('method_not_allowed');
     const connection = this.connections.get(query.get('sessionId') ?? '');
     if (!connection || connection.view.name !== view.name) throw new GatehouseError('session_not_found');
-    if (!samePrincipal(connection.driver.identity, requestIdentity(request))) throw new GatehouseError('session_not_found');
+    const identity = requestIdentity(request);
+    if (!samePrincipal(connection.driver.identity, identity)) throw new GatehouseError('session_not_found');
+    connection.driver.refreshIdentity(identity);
     if (!isJsonContentType(request.headers['content-type'])) throw new GatehouseError('unsupported_media_type');
     const parsed = await readJsonBody(request, this.options);
     response.writeHead(202).end('Accepted');

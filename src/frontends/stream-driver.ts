@@ -1,4 +1,4 @@
-import { ANONYMOUS, GatehouseError, type Identity } from '../core/index.js';
+import { ANONYMOUS, GatehouseError, samePrincipal, type Identity } from '../core/index.js';
 import { hasEnvelopeClaim } from '../protocol/eras/index.js';
 import {
   Method,
@@ -21,6 +21,7 @@ import { failureAnswer, readModernEnvelope, type ModernRequests } from './modern
  */
 export class StreamDriver {
   session: ClientSession | undefined;
+  private presented: Identity;
 
   constructor(
     private readonly handler: MessageHandler,
@@ -31,10 +32,28 @@ export class StreamDriver {
     /** Present where the transport serves 2026-07-28 requests too (the stdio front). */
     private readonly modern?: ModernRequests,
     /** Who opened the stream (legacy SSE); the stdio front's one client is the local user. */
-    readonly identity: Identity = ANONYMOUS,
+    identity: Identity = ANONYMOUS,
     /** The client's address: the stdio front's STDIO_CLIENT, the legacy SSE stream's peer IP. */
     private readonly clientAddress = '',
-  ) {}
+  ) {
+    this.presented = identity;
+  }
+
+  /** The identity calls on this stream run as: who opened it, with the newest credential they presented since. */
+  get identity(): Identity {
+    return this.presented;
+  }
+
+  /**
+   * The same principal presenting a newer token (a client refreshes its access token mid-session):
+   * calls made from now on (token exchange toward upstreams) start from it, as on Streamable HTTP.
+   * Another principal changes nothing; the caller refuses it before (a session is not a credential).
+   */
+  refreshIdentity(identity: Identity): void {
+    if (identity === this.presented || identity.kind === 'anonymous' || !samePrincipal(this.presented, identity)) return;
+    this.presented = identity;
+    if (this.session) this.session.identity = identity;
+  }
 
   /** Handles one parsed JSON value (a message or a batch). */
   async receive(parsed: unknown): Promise<void> {

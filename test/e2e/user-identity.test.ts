@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ElicitationCompleteNotificationSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { Registry, openSqliteStore, type Store } from '../../src/registry/index.js';
@@ -227,4 +229,62 @@ describe('acting as the user toward upstreams', () => {
       await client.close();
     }
   });
+});
+
+describe('a caller that refreshes its access token mid-session', () => {
+  let provider: OidcProviderFixture;
+  let upstream: HttpFixture;
+  let gateway: GatewayProcess;
+
+  before(async () => {
+    // Tokens that live less than the gateway's renewal margin (30 s): every call exchanges again,
+    // from the token the session holds at that moment.
+    provider = await startOidcProvider({ accessTokenTtlSec: 25 });
+    upstream = await startHttpFixture(fixturePath('header-recorder.ts'));
+    const discovery = (await (await fetch(`${provider.issuer}/.well-known/openid-configuration`)).json()) as { token_endpoint: string };
+    gateway = await startGateway({
+      auth: { required: true, issuers: [{ issuer: provider.issuer }] },
+      registry: { healthCheckIntervalMs: 0 },
+      servers: { exchanged: { url: upstream.url, userAuth: { mode: 'token-exchange', tokenUrl: discovery.token_endpoint, ...provider.exchangeClient, scope: 'mcp:read' } } },
+    });
+  });
+
+  after(async () => {
+    await gateway?.close();
+    await upstream?.close();
+    await provider?.close();
+  });
+
+  for (const front of ['Streamable HTTP', 'legacy HTTP+SSE'] as const) {
+    test(`over ${front}, exchanges from then on start from the newer token`, TIMEOUT, async () => {
+      // For the whole gateway: the legacy transport uses two endpoints (the stream and the messages POST).
+      const resource = gateway.url;
+      let presented = await provider.token({ resource });
+      // Every request of the session (the SSE stream's GET included) carries the token the client holds now.
+      const withCurrentToken: FetchLike = (url, init) => {
+        const headers = new Headers(init?.headers);
+        headers.set('authorization', `Bearer ${presented}`);
+        return fetch(url, { ...init, headers });
+      };
+      const transport =
+        front === 'Streamable HTTP'
+          ? new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp`), { fetch: withCurrentToken })
+          : new SSEClientTransport(new URL(`${gateway.url}/sse`), { fetch: withCurrentToken });
+      const client = new Client({ name: 'user-identity-test', version: '1.0.0' }, { capabilities: {} });
+      await client.connect(transport);
+      try {
+        await headersSeen(client, 'exchanged__headers');
+        assert.ok(provider.exchangedSubjectTokens().includes(presented), 'the token the session began with was exchanged');
+        const older = presented;
+        presented = await provider.token({ resource });
+        assert.notEqual(presented, older, 'the provider issued a new token');
+        // An exchange already under way when the client switched may finish with the older token; the
+        // next renewal must start from the newer one (without the refresh it never would).
+        for (let call = 0; call < 5 && !provider.exchangedSubjectTokens().includes(presented); call++) await headersSeen(client, 'exchanged__headers');
+        assert.ok(provider.exchangedSubjectTokens().includes(presented), 'the newer token was exchanged, not only the one the session began with');
+      } finally {
+        await client.close();
+      }
+    });
+  }
 });
