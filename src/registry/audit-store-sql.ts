@@ -174,6 +174,7 @@ export class SqlAuditStore implements AuditStore {
   private readonly completeOneSql: string;
   private readonly completionSql: string;
   readonly insertAuditIntentNow: ((call: AuditCall) => number) | undefined;
+  readonly abandonAuditIntents: ((ids: readonly number[]) => void) | undefined;
 
   constructor(
     db: Kysely<RegistryTables>,
@@ -183,7 +184,10 @@ export class SqlAuditStore implements AuditStore {
     private readonly journal?: IntentJournal,
   ) {
     this.db = db.withTables<AuditTables>() as unknown as Db;
-    if (journal !== undefined) this.insertAuditIntentNow = (call) => this.appendToJournal(journal, [call])[0]!;
+    if (journal !== undefined) {
+      this.insertAuditIntentNow = (call) => this.appendToJournal(journal, [call])[0]!;
+      this.abandonAuditIntents = (ids) => journal.abandon(ids.filter((id) => id < 0));
+    }
     this.insertSql = `insert into audit_records (${COLUMNS.join(', ')}) values (${COLUMNS.map((_, index) => this.placeholder(index + 1)).join(', ')})`;
     this.intentSql = `${this.insertSql} returning id`;
     // The embedded path's statements, one row each (SyncSqlite: SQLite only).
@@ -257,7 +261,12 @@ export class SqlAuditStore implements AuditStore {
   async appendAudit(replicaId: string, entries: readonly AuditEntry[]): Promise<AuditLink | undefined> {
     const head = await this.appendTransaction(replicaId, entries);
     // Committed: the journal may now forget these intents.
-    if (this.journal !== undefined) this.journal.complete(entries.flatMap(({ intentId }) => (intentId !== undefined && intentId < 0 ? [intentId] : [])));
+    if (this.journal !== undefined) {
+      const retired = this.journal.complete(entries.flatMap(({ intentId }) => (intentId !== undefined && intentId < 0 ? [intentId] : [])));
+      // Full segments whose other intents were dropped: theirs become pending rows now. Should that
+      // fail, the file stays and the next open of the database imports it; the batch itself is written.
+      if (retired.length > 0) await this.importSegments(retired).catch(() => undefined);
+    }
     return head;
   }
 

@@ -124,6 +124,12 @@ export interface AuditStore {
    */
   readonly insertAuditIntentNow?: ((call: AuditCall) => number) | undefined;
   /**
+   * These intents will get no outcome (the writer dropped their records under overload). A store
+   * whose intents are rows already has them as pending; the SQLite journal lets their segment go and
+   * imports them as pending rows (the next start records them as outcome `unknown`).
+   */
+  readonly abandonAuditIntents?: ((ids: readonly number[]) => void) | undefined;
+  /**
    * Chains `entries` in order after the replica's newest link and writes them in one transaction; an
    * entry with `intentId` completes that row. Returns the newest link after.
    */

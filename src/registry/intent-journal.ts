@@ -17,7 +17,9 @@ import type { AuditCall } from './audit-store.js';
  * segment is retired, and deleted when none of its intents is open.
  * Whatever a process leaves (it was killed, or dropped an outcome) is imported into the database as
  * `pending` rows by the next open of that file (`leftoverSegments`), skipping intents whose completed
- * row is already there, and then the ordinary recovery records them with outcome `unknown`.
+ * row is already there, and then the ordinary recovery records them with outcome `unknown`. A running
+ * store does the same with a full segment whose intents are all either committed or abandoned (their
+ * outcome was dropped under overload), so that drops do not keep segments and their descriptors.
  *
  * Intent ids the journal hands out are negative, so that they never collide with row ids (an intent
  * imported from a journal, or written to PostgreSQL, is a row with a positive id).
@@ -34,6 +36,8 @@ interface Segment {
   bytes: number;
   /** Its intents whose completed row is not yet committed. */
   open: number;
+  /** Its intents whose outcome will never come (dropped): they must become pending rows. */
+  abandoned: number;
 }
 
 /** An intent as read back from a segment. */
@@ -83,16 +87,35 @@ export class IntentJournal {
     return `${this.token}:${-id}`;
   }
 
-  /** The completed rows of these intents are committed: segments left with nothing open are deleted. */
-  complete(ids: readonly number[]): void {
+  /**
+   * The completed rows of these intents are committed. A segment left with nothing open is deleted;
+   * one that holds abandoned intents is closed and its path returned instead, for the store to import
+   * them (importSegments, which then deletes it).
+   */
+  complete(ids: readonly number[]): string[] {
     for (const id of ids) {
       const segment = this.segmentOf(-id);
       if (segment !== undefined) segment.open -= 1;
     }
+    const toImport: string[] = [];
     const current = this.segments.at(-1);
     for (const segment of [...this.segments]) {
       if (segment.open > 0 || (segment === current && segment.bytes < SEGMENT_BYTES)) continue;
-      this.remove(segment);
+      this.segments.splice(this.segments.indexOf(segment), 1);
+      closeSync(segment.fd);
+      if (segment.abandoned > 0) toImport.push(segment.path);
+      else unlinkSync(segment.path);
+    }
+    return toImport;
+  }
+
+  /** These intents will get no completed row (their outcome was dropped): no longer open, to be imported as pending. */
+  abandon(ids: readonly number[]): void {
+    for (const id of ids) {
+      const segment = this.segmentOf(-id);
+      if (segment === undefined) continue;
+      segment.open -= 1;
+      segment.abandoned += 1;
     }
   }
 
@@ -117,7 +140,7 @@ export class IntentJournal {
     // Its full size at once, written as zeros (readSegments stops at them): the space is taken now
     // rather than a page at a time under the calls, and each intent then rewrites cached pages.
     writeZeros(fd, SEGMENT_BYTES);
-    const segment: Segment = { path, fd, first: this.next, bytes: 0, open: 0 };
+    const segment: Segment = { path, fd, first: this.next, bytes: 0, open: 0, abandoned: 0 };
     this.segments.push(segment);
     return segment;
   }
@@ -128,12 +151,6 @@ export class IntentJournal {
       if (segment.first <= number) return segment;
     }
     return undefined;
-  }
-
-  private remove(segment: Segment): void {
-    this.segments.splice(this.segments.indexOf(segment), 1);
-    closeSync(segment.fd);
-    unlinkSync(segment.path);
   }
 }
 

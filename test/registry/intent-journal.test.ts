@@ -147,6 +147,41 @@ describe('intent journal (SQLite)', () => {
     assert.deepEqual(await journalFiles(), []);
   });
 
+  test('a full segment whose other intents were dropped becomes pending rows and is deleted while the store runs', async () => {
+    const store = await openSqliteStore(file);
+    const silent = { warn: () => undefined, error: () => undefined };
+    // Room for one record: with overload `drop`, the next records are thrown away.
+    const writer = new AuditWriter({ store: store.audit, replicaId: 'replica-a', max: 1, batch: 100, flushMs: 60_000, overload: 'drop', logger: silent });
+    try {
+      await writer.start();
+      // ~300 KB each: the first segment is full after four.
+      const calls = ['kept', 'dropped-1', 'dropped-2', 'dropped-3', 'next'].map((id) => call(id, JSON.stringify({ content: 'x'.repeat(300 * 1024) })));
+      const ids = calls.map((intent) => writer.intent(intent));
+      assert.ok(ids.every((id) => typeof id === 'number'));
+      assert.equal((await journalFiles()).length, 2);
+      for (const [index, intent] of calls.slice(0, 4).entries()) writer.accept({ ...completed(intent), intentId: ids[index] as number });
+      assert.equal(writer.dropped, 3);
+      await writer.flush();
+      // The first segment held one written row and three dropped outcomes: imported, then deleted.
+      assert.equal((await journalFiles()).length, 1, 'only the segment still in use is left');
+      const pending = await store.audit.pendingAudit('replica-a');
+      assert.deepEqual(pending.map((row) => row.requestId), ['dropped-1', 'dropped-2', 'dropped-3']);
+      assert.ok(pending.every((row) => row.outcome === 'pending'));
+    } finally {
+      await writer.close();
+      await store.close();
+    }
+    // The last intent, still open at close, joins them; nothing of the journal is left.
+    assert.deepEqual(await journalFiles(), []);
+    assert.deepEqual((await rawRows()).map((row) => [row.request_id, row.outcome]), [
+      ['kept', 'ok'],
+      ['dropped-1', 'pending'],
+      ['dropped-2', 'pending'],
+      ['dropped-3', 'pending'],
+      ['next', 'pending'],
+    ]);
+  });
+
   test('the audit writer journals a lone intent before it returns, and the intents of calls in flight together in one write', async () => {
     const store = await openSqliteStore(file);
     const silent = { warn: () => undefined, error: () => undefined };

@@ -181,6 +181,10 @@ class CompletedCall implements PreparableEntry {
     private readonly intent: Intent | undefined,
   ) {}
 
+  get intentId(): number | undefined {
+    return this.intent?.id;
+  }
+
   async prepare(): Promise<AuditEntry> {
     const call = this.intent?.call ?? this.filter.callOf(this.context, this.at, await this.context.target());
     const result = this.filter.resultOf(this.context.request.method, this.outcome, this.thrown, this.latencyMs);

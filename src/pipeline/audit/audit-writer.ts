@@ -9,7 +9,7 @@ import type { AuditCall, AuditEntry, AuditLink, AuditStore } from '../../registr
  * The queue never grows past `max`. When it is full, `block` makes the call that would overflow it
  * wait for room (nothing is lost; callers slow down to what the database can take) and `drop` throws
  * the record away and counts it (`dropped`); an intent written for a dropped call then stays without
- * an outcome, which is what the trail then honestly knows.
+ * an outcome (the store is told: `abandonAuditIntents`), which is what the trail then honestly knows.
  */
 
 /** Where warnings go: pino's signature, so the gateway's logger fits (pipeline does not import observability). */
@@ -42,6 +42,8 @@ export interface AuditWriterOptions {
 
 /** A record not yet prepared: what the call left, turned into an entry in the batch. */
 export interface PreparableEntry {
+  /** The intent written before the call, if one was. */
+  readonly intentId?: number | undefined;
   prepare(): Promise<AuditEntry | undefined>;
 }
 
@@ -178,6 +180,7 @@ export class AuditWriter {
     }
     if (this.options.overload === 'drop' || this.closed) {
       this.dropped += 1;
+      if (entry.intentId !== undefined) this.options.store.abandonAuditIntents?.([entry.intentId]);
       return undefined;
     }
     return new Promise<void>((resolve) => {
