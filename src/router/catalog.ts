@@ -41,14 +41,26 @@ function modernPage(page: string): string {
 export type ListFetcher = (server: string, kind: ListKind) => Promise<Params[]>;
 
 /**
+ * How long a server's failed list is taken as failed before it is fetched again. Without it, every
+ * call through a view with a hung server waited for that server's list timeout again (twice: the
+ * filters and the router each resolve the name), so one hung upstream slowed every call.
+ */
+export const FAILED_LIST_RETRY_MS = 5_000;
+
+/**
  * Caches each server's lists and each view's merged lists. A server's list is fetched once and kept
  * until the server says it changed (`notifications/*\/list_changed`) or restarts.
  */
 export class Catalog {
   private readonly lists = new Map<string, Params[]>();
   private readonly loading = new Map<string, Promise<Params[]>>();
+  /** Servers' lists that failed, with why and when: not fetched again before FAILED_LIST_RETRY_MS. */
+  private readonly failed = new Map<string, { readonly reason: string; readonly at: number }>();
   private readonly viewLists = new Map<string, Promise<ViewList>>();
+  /** Merged lists as last built, those that left failed servers out included. */
   private readonly built = new Map<string, ViewList>();
+  /** When a merged list that left servers out is built again (epoch ms). */
+  private readonly retryAt = new Map<string, number>();
   /** Recent merged lists by cursor prefix, oldest first. */
   private readonly snapshots = new Map<string, ViewList>();
 
@@ -58,26 +70,57 @@ export class Catalog {
     private readonly pageSize: number,
   ) {}
 
-  /** The merged list when it is already built (no promise: the hot path of every call). */
+  /**
+   * The merged list when it is already built (no promise: the hot path of every call). One that left
+   * failed servers out is still answered from (calls to the others go on at once) and, once its retry
+   * time has passed, built again in the background.
+   */
   peek(view: View, kind: ListKind): ViewList | undefined {
-    return this.built.get(`${view.listKey ?? view.name}\0${kind}`);
+    const key = `${view.listKey ?? view.name}\0${kind}`;
+    const list = this.built.get(key);
+    if (list !== undefined && list.failures.size > 0 && Date.now() >= (this.retryAt.get(key) ?? 0)) this.listFor(view, kind).catch(() => undefined);
+    return list;
+  }
+
+  /** The merged list as peek() has it, else once it is built: what a call resolves names against. */
+  current(view: View, kind: ListKind): Promise<ViewList> {
+    const list = this.peek(view, kind);
+    return list === undefined ? this.listFor(view, kind) : Promise.resolve(list);
+  }
+
+  /**
+   * The target of an exposed name among one server's items as `view` shows them, waiting for that
+   * server's list only: what a call resolves against while the view's merged list is not built (at
+   * first, or after a list changed), so that it never waits for another server's slow list. The
+   * merged list is built meanwhile for the calls after. Rejects with the server's list failure.
+   */
+  async findInServer(view: View, server: string, kind: ListKind, exposed: string): Promise<Target | undefined> {
+    this.listFor(view, kind).catch(() => undefined);
+    for (const item of await this.serverList(server, kind)) {
+      const shown = this.expose(view, server, kind, item);
+      if (shown?.[0] === exposed) return { server, original: shown[1], item };
+    }
+    return undefined;
   }
 
   /** The merged list of `kind` for `view`; servers that fail are left out and reported. */
   listFor(view: View, kind: ListKind): Promise<ViewList> {
     const key = `${view.listKey ?? view.name}\0${kind}`;
     let list = this.viewLists.get(key);
+    // A list that left servers out is kept until its retry time: then the failed servers are asked again.
+    if (list !== undefined && this.retryAt.has(key) && Date.now() >= this.retryAt.get(key)!) list = undefined;
     if (!list) {
-      list = this.build(view, kind);
-      this.viewLists.set(key, list);
-      // A view with failures is not cached, so the next call tries the failed servers again.
-      list.then(
+      const building = this.build(view, kind);
+      list = building;
+      this.viewLists.set(key, building);
+      this.retryAt.delete(key);
+      building.then(
         (built) => {
-          if (this.viewLists.get(key) !== list) return;
-          if (built.failures.size > 0) this.viewLists.delete(key);
-          else this.built.set(key, built);
+          if (this.viewLists.get(key) !== building) return;
+          this.built.set(key, built);
+          if (built.failures.size > 0) this.retryAt.set(key, Date.now() + FAILED_LIST_RETRY_MS);
         },
-        () => this.viewLists.get(key) === list && this.viewLists.delete(key),
+        () => this.viewLists.get(key) === building && this.viewLists.delete(key),
       );
     }
     return list;
@@ -88,14 +131,18 @@ export class Catalog {
     for (const kind of kinds) {
       this.lists.delete(`${server}\0${kind}`);
       this.loading.delete(`${server}\0${kind}`);
+      this.failed.delete(`${server}\0${kind}`);
     }
-    for (const key of [...this.viewLists.keys()]) {
+    for (const key of new Set([...this.viewLists.keys(), ...this.built.keys()])) {
       const kind = key.slice(key.indexOf('\0') + 1) as ListKind;
-      if (kinds.includes(kind)) {
-        this.viewLists.delete(key);
-        this.built.delete(key);
-      }
+      if (kinds.includes(kind)) this.forgetView(key);
     }
+  }
+
+  private forgetView(key: string): void {
+    this.viewLists.delete(key);
+    this.built.delete(key);
+    this.retryAt.delete(key);
   }
 
   /** Forgets the merged lists of the named views, or of every view (when the set of views or servers changes). */
@@ -103,11 +150,12 @@ export class Catalog {
     if (names === undefined) {
       this.viewLists.clear();
       this.built.clear();
+      this.retryAt.clear();
       return;
     }
     const prefixes = [...names].map((name) => `${name}\0`);
-    for (const map of [this.viewLists, this.built]) {
-      for (const key of [...map.keys()]) if (prefixes.some((prefix) => key.startsWith(prefix))) map.delete(key);
+    for (const key of new Set([...this.viewLists.keys(), ...this.built.keys()])) {
+      if (prefixes.some((prefix) => key.startsWith(prefix))) this.forgetView(key);
     }
   }
 
@@ -139,16 +187,24 @@ export class Catalog {
     if (cached) return Promise.resolve(cached);
     let loading = this.loading.get(key);
     if (!loading) {
-      loading = this.fetch(server, kind);
-      this.loading.set(key, loading);
-      loading.then(
+      const failed = this.failed.get(key);
+      if (failed !== undefined && Date.now() - failed.at < FAILED_LIST_RETRY_MS) return Promise.reject(new Error(failed.reason));
+      const fetching = this.fetch(server, kind);
+      loading = fetching;
+      this.loading.set(key, fetching);
+      fetching.then(
         (items) => {
-          if (this.loading.get(key) === loading) {
+          if (this.loading.get(key) === fetching) {
             this.lists.set(key, items);
             this.loading.delete(key);
+            this.failed.delete(key);
           }
         },
-        () => this.loading.get(key) === loading && this.loading.delete(key),
+        (error: unknown) => {
+          if (this.loading.get(key) !== fetching) return;
+          this.loading.delete(key);
+          this.failed.set(key, { reason: error instanceof Error ? error.message : String(error), at: Date.now() });
+        },
       );
     }
     return loading;

@@ -6,7 +6,19 @@ import { virtualUriServer } from './virtual-view.js';
 
 /** Finds a tool or prompt by exposed name; a name from a server that is down still says so. */
 export async function resolveName(catalog: Catalog, separator: string, view: View, kind: 'tools' | 'prompts', name: string): Promise<Target | undefined> {
-  const list = catalog.peek(view, kind) ?? (await catalog.listFor(view, kind));
+  let list = catalog.peek(view, kind);
+  if (list === undefined) {
+    // No merged list yet: a prefixed name says its server, and that server's list alone will do.
+    const server = view.prefixed && view.select === undefined ? serverOfName(view, name, separator) : undefined;
+    if (server !== undefined) {
+      try {
+        return await catalog.findInServer(view, server, kind, name);
+      } catch (error) {
+        throw new GatehouseError('upstream_unavailable', `Its tools could not be listed: ${error instanceof Error ? error.message : String(error)}`, { server });
+      }
+    }
+    list = await catalog.listFor(view, kind);
+  }
   const target = list.index.get(name);
   if (target || list.failures.size === 0) return target;
   // One server's own endpoint stays transparent when its list cannot be had: the server decides.
@@ -20,6 +32,15 @@ export async function resolveName(catalog: Catalog, separator: string, view: Vie
     }
   }
   return undefined;
+}
+
+/** The server whose prefix starts `name` (the longest, should one server's name begin another's). */
+function serverOfName(view: View, name: string, separator: string): string | undefined {
+  let found: string | undefined;
+  for (const server of view.servers) {
+    if (name.startsWith(`${server}${separator}`) && (found === undefined || server.length > found.length)) found = server;
+  }
+  return found;
 }
 
 /** Maps an exposed URI to its server: by prefix, else by an exact listed URI, else the only server. */
@@ -39,18 +60,18 @@ async function locateUri(catalog: Catalog, view: View, uri: string): Promise<{ s
   if (view.kind === 'virtual') {
     // Outside the selection a URI does not exist: listed ones, else ones a resource selector matches
     // (reads of URIs made from a selected template).
-    const listed = (await catalog.listFor(view, 'resources').catch(() => undefined))?.index.get(uri);
+    const listed = (await catalog.current(view, 'resources').catch(() => undefined))?.index.get(uri);
     const server = listed?.server ?? virtualUriServer(view, uri);
     if (server === undefined) throw unknownResource(uri);
     return { server, uri: listed?.original ?? uri };
   }
   const split = splitExposedUri(uri, (name) => view.servers.includes(name));
   if (split) return split;
-  const listed = (await catalog.listFor(view, 'resources').catch(() => undefined))?.index.get(uri);
+  const listed = (await catalog.current(view, 'resources').catch(() => undefined))?.index.get(uri);
   if (listed) return { server: listed.server, uri: listed.original };
   // A URI from a tool result (resource_link) is not prefixed; find the server that lists it.
   for (const server of view.servers) {
-    const found = (await catalog.listFor(serverView(server), 'resources').catch(() => undefined))?.index.get(uri);
+    const found = (await catalog.current(serverView(server), 'resources').catch(() => undefined))?.index.get(uri);
     if (found) return { server, uri };
   }
   if (view.servers.length === 1) return { server: view.servers[0]!, uri };

@@ -94,3 +94,30 @@ describe('one broken, slow or hung upstream never breaks a client session', () =
     assert.ok(gateway.logs.some((line) => line.msg === 'restarting upstream' && line.server === 'crashy'));
   });
 });
+
+describe('a server whose lists never answer holds up no call to the others', () => {
+  let gateway: GatewayProcess;
+  let client: Client;
+
+  before(async () => {
+    // Its lists are given ten minutes: a call that waited for them would run past the test's timeout.
+    gateway = await startGateway({
+      upstreamDefaults: { listTimeoutMs: 600_000 },
+      servers: { good: everythingStdio, hung: fixture('hang-server') },
+    });
+    client = new Client({ name: 'resilience-hung-list', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp`)));
+  });
+
+  after(async () => {
+    await client?.close();
+    await gateway?.close();
+  });
+
+  test('calls to another server are answered while the hung list is outstanding, each time', { timeout: 90_000 }, async () => {
+    for (let call = 0; call < 3; call++) {
+      const echo = await client.callTool({ name: 'good__echo', arguments: { message: `call ${call}` } });
+      assert.equal(textOf(echo), `Echo: call ${call}`);
+    }
+  });
+});
