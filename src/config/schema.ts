@@ -364,6 +364,12 @@ export const configSchema = z
           .default(1)
           .describe('Share of traces started at the gateway that are kept; a request with a client\'s traceparent follows that trace\'s sampled flag (parent-based).'),
         headers: z.record(z.string(), z.string()).default({}).describe('Sent with every export, e.g. a collector\'s API key (use ${VAR}).'),
+        batchDelayMs: z
+          .number()
+          .int()
+          .min(1)
+          .default(5_000)
+          .describe('How long finished spans wait to be exported together (OpenTelemetry\'s batch delay); whatever waits is sent when the gateway stops.'),
       })
       .optional()
       .describe(

@@ -14,7 +14,7 @@ export interface TracingOptions {
   readonly headers: Readonly<Record<string, string>>;
   readonly warn: (message: string, detail: Record<string, unknown>) => void;
   /** How long spans wait to be sent in a batch (OTel's default 5 s). */
-  readonly scheduledDelayMs?: number;
+  readonly batchDelayMs?: number;
 }
 
 /** What the tracer reads of a downstream request (structural: observability imports no protocol types). */
@@ -84,7 +84,7 @@ export class Tracing implements RequestTracer {
       sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.sampleRatio) }),
       // Names come from clients: bound what one attribute may carry.
       spanLimits: { attributeValueLengthLimit: 1024 },
-      spanProcessors: [new BatchSpanProcessor({ exporter, ...(options.scheduledDelayMs !== undefined ? { scheduledDelayMillis: options.scheduledDelayMs } : {}) })],
+      spanProcessors: [new BatchSpanProcessor({ exporter, ...(options.batchDelayMs !== undefined ? { scheduledDelayMillis: options.batchDelayMs } : {}) })],
     });
     return new Tracing(provider.getTracer('gatehouse', options.serviceVersion), new W3CTraceContextPropagator(), provider);
   }

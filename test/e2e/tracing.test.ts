@@ -95,7 +95,8 @@ describe('OpenTelemetry tracing', () => {
     legacyUpstream = await startHttpFixture(fixturePath('header-recorder.ts'), ['--sse']);
     gateway = await startGateway({
       registry: { healthCheckIntervalMs: 0 },
-      tracing: { endpoint: receiver.url, serviceName: 'gatehouse-under-test' },
+      // Spans go out a moment after they end, rather than after OpenTelemetry's default 5 s.
+      tracing: { endpoint: receiver.url, serviceName: 'gatehouse-under-test', batchDelayMs: 100 },
       audit: { queue: { flushMs: 20 }, sinks: [{ type: 'otlp', endpoint: receiver.url }] },
       servers: { web: { url: upstream.url }, legacy: { url: legacyUpstream.url, transport: 'sse' }, local: stdioRecorder },
     });
@@ -216,7 +217,27 @@ describe('OpenTelemetry tracing', () => {
     assert.notEqual(records[0]!.attributes.requestId, records[1]!.attributes.requestId);
   });
 
-  test('spans still waiting for their batch are sent when the gateway stops', async () => {
+});
+
+describe('spans waiting for their batch at shutdown', () => {
+  let receiver: OtlpReceiver;
+  let upstream: HttpFixture;
+  let gateway: GatewayProcess;
+
+  before(async () => {
+    receiver = await startOtlpReceiver();
+    upstream = await startHttpFixture(fixturePath('header-recorder.ts'));
+    // A batch delay no test outlives: a span the receiver gets was sent by the shutdown.
+    gateway = await startGateway({ registry: { healthCheckIntervalMs: 0 }, tracing: { endpoint: receiver.url, batchDelayMs: 600_000 }, servers: { web: { url: upstream.url } } });
+  });
+
+  after(async () => {
+    await gateway?.close();
+    await upstream?.close();
+    await receiver?.close();
+  });
+
+  test('are sent when the gateway stops', async () => {
     const caller = clientTrace();
     const client = await connect(`${gateway.url}/mcp`, { traceparent: caller.traceparent });
     try {
@@ -224,6 +245,7 @@ describe('OpenTelemetry tracing', () => {
     } finally {
       await client.close();
     }
+    assert.equal(receiver.spans.filter((span) => span.traceId === caller.traceId).length, 0, 'nothing of the call was sent before the stop');
     // close() resolves once the process has exited: whatever it sent has been received by then.
     await gateway.close();
     assert.ok(receiver.spans.some((span) => span.traceId === caller.traceId && span.kind === SPAN_KIND.server), 'the call\'s span was sent before the gateway exited');
@@ -281,7 +303,7 @@ describe('spans of the filters that do I/O', () => {
     if (redisSkip === undefined) redis = await startRedis();
     gateway = await startGateway({
       registry: { healthCheckIntervalMs: 0 },
-      tracing: { endpoint: receiver.url },
+      tracing: { endpoint: receiver.url, batchDelayMs: 100 },
       cache: { rules: [{ servers: ['local'], tools: ['headers'], ttl: '1h' }] },
       ...(redis !== undefined
         ? { limits: { store: redis.url, rules: [{ name: 'meta-calls', match: { tools: ['meta'] }, key: ['tool'], rate: { requests: 1000, per: '1h' } }] } }
