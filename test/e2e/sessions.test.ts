@@ -505,13 +505,14 @@ describe('SIGTERM drains in-flight calls', () => {
     process.kill(gateway.pid, 'SIGTERM');
     await waitFor(() => gateway.logs.some((line) => line.msg === 'shutting down'), eventTimeoutMs, 'the gateway to begin shutting down');
 
-    // A new POST: refused with 503 on a connection still open, or the listener is already closed.
+    // A new POST: refused with 503 on a connection still open, or the listener is already closed, or
+    // it went out on an idle keep-alive connection just as the draining server closed it (unread).
     const refused = await post(mcp, sessionId, { jsonrpc: '2.0', id: 'late', method: 'ping' }).then(
       (reply) => String(reply.status),
       (error: NodeJS.ErrnoException) => error.code ?? String(error),
     );
     t.diagnostic(`a POST during the drain got ${refused}`);
-    assert.ok(['503', 'ECONNREFUSED'].includes(refused), `a POST during the drain got ${refused}`);
+    assert.ok(['503', 'ECONNREFUSED', 'ECONNRESET'].includes(refused), `a POST during the drain got ${refused}`);
 
     await call.until(() => call.messages().some(isResponseTo('in-flight')), 'the in-flight result');
     const result = call.messages().find(isResponseTo('in-flight'))!;
