@@ -1,25 +1,15 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import {
-  ADMIN_API_PREFIX,
-  importResultSchema,
-  serverDetailSchema,
-  serverItemSchema,
-  serverListSchema,
-  statusSchema,
-  virtualServerItemSchema,
-  virtualServerListSchema,
-  type ServerItem,
-} from '../admin/index.js';
-import { endpointsOf } from '../registry/index.js';
+import type { ServerItem, virtualServerItemSchema } from '../admin/index.js';
+import type { endpointsOf } from '../registry/index.js';
 import type { AdminCliKit } from './admin-cli-kit.js';
 import { registerAuditCommands } from './audit-commands.js';
 import { registerKeyCommands } from './key-commands.js';
 import { registerLimitCommands } from './limit-commands.js';
 import { registerPolicyCommands } from './policy-commands.js';
 import { registerUsageCommand } from './usage-commands.js';
+import { loadAdmin, loadRegistry, loadYaml } from './lazy-modules.js';
 
 /**
  * `gatehouse servers …`, `gatehouse virtual …`, `gatehouse keys …` (key-commands.ts), `gatehouse
@@ -87,6 +77,7 @@ class AdminClient {
     const sendsBody = method === 'POST' || method === 'PUT';
     // The API takes bodies as application/json only (its CSRF defence), even where none is needed.
     if (sendsBody) headers['content-type'] = 'application/json';
+    const { ADMIN_API_PREFIX } = await loadAdmin();
     try {
       return await fetch(`${this.base}${ADMIN_API_PREFIX}${path}`, { method, headers, ...(sendsBody ? { body: JSON.stringify(body ?? {}) } : {}), signal });
     } catch (error) {
@@ -152,8 +143,8 @@ function clip(text: string, width: number): string {
   return text.length > width ? `${text.slice(0, width - 3)}...` : text;
 }
 
-function targetOf(spec: ServerItem['spec']): string {
-  return spec.transport === 'stdio' ? [spec.command, ...spec.args].join(' ') : endpointsOf(spec).map((endpoint) => endpoint.url).join(' ');
+function targetOf(spec: ServerItem['spec'], endpoints: typeof endpointsOf): string {
+  return spec.transport === 'stdio' ? [spec.command, ...spec.args].join(' ') : endpoints(spec).map((endpoint) => endpoint.url).join(' ');
 }
 
 // ---- option helpers -------------------------------------------------------------------------
@@ -205,6 +196,7 @@ async function readDocument(file: string): Promise<unknown> {
   } catch (error) {
     throw new CliFailure(`cannot read ${file}: ${(error as Error).message}`);
   }
+  const { parse: parseYaml } = await loadYaml();
   try {
     // YAML is a superset of JSON: one parser reads spec.yaml, spec.json, mcp.json and server.json.
     return parseYaml(text) as unknown;
@@ -259,6 +251,7 @@ function registerServerCommands(program: Command): void {
     .action(
       run(async (options: ConnectionOptions & { q?: string; tag?: string; status?: string }) => {
         const client = clientFor(options);
+        const { serverListSchema } = await loadAdmin();
         const items: ServerItem[] = [];
         let cursor: string | undefined;
         do {
@@ -280,6 +273,8 @@ function registerServerCommands(program: Command): void {
     run(async (name: string, options: ConnectionOptions) => {
       const raw = await clientFor(options).call('GET', `/servers/${encodeURIComponent(name)}`);
       if (options.json) return printJson(raw);
+      const { serverDetailSchema } = await loadAdmin();
+      const { endpointsOf } = await loadRegistry();
       const server = expect(serverDetailSchema, raw);
       const { spec } = server;
       const secrets = spec.transport === 'stdio' ? Object.keys(spec.env) : Object.keys(spec.headers);
@@ -290,7 +285,7 @@ function registerServerCommands(program: Command): void {
         ['Status', server.status],
         ['Source', server.source === 'file' ? 'config file (read-only here)' : 'admin API'],
         ['Transport', server.transport],
-        [spec.transport === 'stdio' ? 'Command' : 'URL', targetOf(spec)],
+        [spec.transport === 'stdio' ? 'Command' : 'URL', targetOf(spec, endpointsOf)],
         [spec.transport === 'stdio' ? 'Env' : 'Headers', secrets.map((key) => `${key}=***`).join(' ')],
         ['Tags', server.tags.join(', ')],
         ['Owner', server.owner],
@@ -362,6 +357,7 @@ function registerServerCommands(program: Command): void {
           };
           const raw = await clientFor(options, false).call('POST', '/servers', body);
           if (options.json) return printJson(raw);
+          const { serverItemSchema } = await loadAdmin();
           const server = expect(serverItemSchema, raw);
           process.stdout.write(`added ${server.name} (${server.status}); clients reach it at ${server.endpoint}\n`);
         },
@@ -385,6 +381,7 @@ function registerServerCommands(program: Command): void {
       run(async (name: string, options: ConnectionOptions) => {
         const raw = await clientFor(options).call('POST', `/servers/${encodeURIComponent(name)}/${action}`);
         if (options.json) return printJson(raw);
+        const { serverItemSchema } = await loadAdmin();
         const server = expect(serverItemSchema, raw);
         process.stdout.write(`${server.name}: ${server.status}\n`);
       }),
@@ -404,6 +401,7 @@ function registerServerCommands(program: Command): void {
         const document = await readDocument(file);
         const format = options.format ?? detectImportFormat(document, file);
         const raw = await clientFor(options).call('POST', '/import', { format, document, ...(options.status !== undefined ? { status: options.status } : {}) });
+        const { importResultSchema } = await loadAdmin();
         const result = expect(importResultSchema, raw);
         if (options.json) printJson(raw);
         else {
@@ -447,6 +445,7 @@ function registerVirtualCommands(program: Command): void {
   connected(virtual.command('list').description('List virtual servers')).action(
     run(async (options: ConnectionOptions) => {
       const client = clientFor(options);
+      const { virtualServerListSchema } = await loadAdmin();
       const items: z.output<typeof virtualServerItemSchema>[] = [];
       let cursor: string | undefined;
       do {
@@ -468,6 +467,7 @@ function registerVirtualCommands(program: Command): void {
     run(async (name: string, options: ConnectionOptions) => {
       const raw = await clientFor(options).call('GET', `/virtual-servers/${encodeURIComponent(name)}`);
       if (options.json) return printJson(raw);
+      const { virtualServerItemSchema } = await loadAdmin();
       const item = expect(virtualServerItemSchema, raw);
       printFields([
         ['Name', item.name],
@@ -492,6 +492,7 @@ function registerVirtualCommands(program: Command): void {
         if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new CliFailure(`${options.file} must hold an object (tools, prompts, resources, ...).`);
         const raw = await clientFor(options).call('POST', '/virtual-servers', { ...spec, name });
         if (options.json) return printJson(raw);
+        const { virtualServerItemSchema } = await loadAdmin();
         const item = expect(virtualServerItemSchema, raw);
         process.stdout.write(`added ${item.name}; clients reach it at ${item.endpoint}\n`);
       }),
@@ -549,6 +550,7 @@ export function registerAdminCommands(program: Command): void {
       const client = clientFor(options);
       const raw = await client.call('GET', '/status');
       if (options.json) return printJson(raw);
+      const { statusSchema } = await loadAdmin();
       const status = expect(statusSchema, raw);
       const { counts, ...facts } = status;
       const text = (value: unknown): string => (Array.isArray(value) ? value.join(', ') || '-' : typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value));

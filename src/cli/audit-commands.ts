@@ -1,10 +1,9 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { z } from 'zod';
-import { auditPageSchema, auditVerificationSchema, isAdminRecord, type AuditRecordView } from '../admin/index.js';
-import { loadConfigFile } from '../config/index.js';
-import { verifyAudit, type AuditVerification } from '../registry/index.js';
-import { openRegistry } from '../app.js';
+import type { AuditRecordView, isAdminRecord } from '../admin/index.js';
+import type { AuditVerification } from '../registry/index.js';
 import type { AdminCliKit, AdminConnectionOptions } from './admin-cli-kit.js';
+import { loadAdmin, loadApp, loadConfig, loadRegistry } from './lazy-modules.js';
 
 /**
  * `gatehouse audit search|tail|export|verify`: the audit trail through a running gateway's admin API
@@ -63,7 +62,7 @@ function positiveInteger(value: string): number {
 
 const COLUMNS = ['TIME', 'USER', 'ENDPOINT', 'SERVER', 'NAME', 'OUTCOME', 'MS'] as const;
 
-function row(record: AuditRecordView): string[] {
+function row(record: AuditRecordView, isAdmin: typeof isAdminRecord): string[] {
   const outcome = record.outcome === 'ok' ? (record.isError ? 'ok (isError)' : 'ok') : record.errorCode !== null ? `${record.outcome}: ${record.errorCode}` : record.outcome;
   return [
     record.at,
@@ -71,18 +70,19 @@ function row(record: AuditRecordView): string[] {
     record.endpoint ?? '-',
     record.server ?? '-',
     // An admin change's kind is its method (`admin/POST /keys`); its target is in the endpoint.
-    isAdminRecord(record) ? record.method : (record.name ?? record.method),
+    isAdmin(record) ? record.method : (record.name ?? record.method),
     outcome,
     record.latencyMs === null ? '-' : record.latencyMs.toFixed(1),
   ];
 }
 
-function printRecords(kit: AdminCliKit, records: readonly AuditRecordView[], json: boolean | undefined, header: boolean): void {
+async function printRecords(kit: AdminCliKit, records: readonly AuditRecordView[], json: boolean | undefined, header: boolean): Promise<void> {
   if (json) {
     for (const record of records) process.stdout.write(`${JSON.stringify(record)}\n`);
     return;
   }
-  kit.printTable(COLUMNS, records.map(row), { header });
+  const { isAdminRecord } = await loadAdmin();
+  kit.printTable(COLUMNS, records.map((record) => row(record, isAdminRecord)), { header });
 }
 
 function printVerification(verification: AuditVerification, json: boolean | undefined): void {
@@ -108,6 +108,7 @@ export function registerAuditCommands(program: Command, kit: AdminCliKit): void 
     .option('--limit <n>', 'at most this many records (default 50)', positiveInteger)
     .action(
       kit.run(async (options: FilterOptions & AdminConnectionOptions & { limit?: number }) => {
+        const { auditPageSchema } = await loadAdmin();
         const wanted = options.limit ?? 50;
         const records: AuditRecordView[] = [];
         let cursor: number | undefined;
@@ -121,7 +122,7 @@ export function registerAuditCommands(program: Command, kit: AdminCliKit): void 
           cursor = page.next;
         }
         if (!options.json && records.length === 0) return void process.stdout.write('no records\n');
-        printRecords(kit, records, options.json, true);
+        await printRecords(kit, records, options.json, true);
       }),
     );
 
@@ -130,11 +131,12 @@ export function registerAuditCommands(program: Command, kit: AdminCliKit): void 
     .option('-f, --follow', 'keep printing records as they are written (Ctrl-C to stop)')
     .action(
       kit.run(async (options: FilterOptions & AdminConnectionOptions & { lines?: number; follow?: boolean }) => {
+        const { auditPageSchema } = await loadAdmin();
         const query = filterQuery(options);
         query.set('limit', String(options.lines ?? 20));
         const newest = await getJson(kit, options, '/audit', query, auditPageSchema);
         const records = [...newest.items].reverse();
-        printRecords(kit, records, options.json, true);
+        await printRecords(kit, records, options.json, true);
         if (!options.follow) return;
         let cursor = records.at(-1)?.id ?? 0;
         for (;;) {
@@ -144,7 +146,7 @@ export function registerAuditCommands(program: Command, kit: AdminCliKit): void 
           next.set('limit', '1000');
           next.set('cursor', String(cursor));
           const page = await getJson(kit, options, '/audit', next, auditPageSchema);
-          printRecords(kit, page.items, options.json, false);
+          await printRecords(kit, page.items, options.json, false);
           cursor = page.items.at(-1)?.id ?? cursor;
         }
       }),
@@ -171,13 +173,17 @@ export function registerAuditCommands(program: Command, kit: AdminCliKit): void 
     .action(
       kit.run(async (options: AdminConnectionOptions & { config?: string }) => {
         if (options.config === undefined) {
+          const { auditVerificationSchema } = await loadAdmin();
           printVerification(await getJson(kit, options, '/audit/verify', new URLSearchParams(), auditVerificationSchema), options.json);
           return;
         }
+        const { loadConfigFile } = await loadConfig();
         const config = await loadConfigFile(options.config);
         const storeUrl = process.env.GATEHOUSE_STORE;
+        const { openRegistry } = await loadApp();
         const registry = await openRegistry(config, { configFile: options.config, ...(storeUrl !== undefined ? { storeUrl } : {}) });
         try {
+          const { verifyAudit } = await loadRegistry();
           printVerification(await verifyAudit(registry.store.audit), options.json);
         } finally {
           await registry.store.close();

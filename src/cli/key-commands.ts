@@ -1,11 +1,8 @@
 import type { Command } from 'commander';
 import type { z } from 'zod';
-import { issuedKeySchema, keyListSchema, rotatedKeySchema, type KeyItem } from '../admin/index.js';
-import { loadConfigFile } from '../config/index.js';
-import { GatehouseError } from '../core/index.js';
-import { parseDuration } from '../registry/index.js';
-import { openRegistry } from '../app.js';
+import type { issuedKeySchema, KeyItem } from '../admin/index.js';
 import type { AdminCliKit, AdminConnectionOptions as KeyConnectionOptions } from './admin-cli-kit.js';
+import { loadAdmin, loadApp, loadConfig, loadCore, loadRegistry } from './lazy-modules.js';
 
 /**
  * `gatehouse keys create|list|rotate|revoke`: API keys through a running gateway's admin API, like
@@ -71,6 +68,7 @@ export function registerKeyCommands(program: Command, kit: AdminCliKit): void {
           ...(options.expires !== undefined ? { expires: options.expires } : {}),
         };
         const raw = await kit.clientFor(options).call('POST', '/keys', body);
+        const { issuedKeySchema } = await loadAdmin();
         const key = kit.expect(issuedKeySchema, raw);
         printIssued(kit, raw, options.json, keyFields(key), key.token);
       }),
@@ -79,6 +77,7 @@ export function registerKeyCommands(program: Command, kit: AdminCliKit): void {
   kit.connected(keys.command('list').description('List API keys (never their tokens)')).action(
     kit.run(async (options: KeyConnectionOptions) => {
       const raw = await kit.clientFor(options).call('GET', '/keys');
+      const { keyListSchema } = await loadAdmin();
       const { items } = kit.expect(keyListSchema, raw);
       if (options.json) return kit.printJson({ items });
       if (items.length === 0) return void process.stdout.write('no keys\n');
@@ -100,6 +99,7 @@ export function registerKeyCommands(program: Command, kit: AdminCliKit): void {
           ...(options.expires !== undefined ? { expires: options.expires } : {}),
         };
         const raw = await kit.clientFor(options).call('POST', `/keys/${encodeURIComponent(id)}/rotate`, body);
+        const { rotatedKeySchema } = await loadAdmin();
         const key = kit.expect(rotatedKeySchema, raw);
         printIssued(kit, raw, options.json, [...keyFields(key), ['Replaces', `${key.previous.id}, which keeps working until ${key.previous.expiresAt ?? 'revoked'}`]], key.token);
       }),
@@ -123,10 +123,13 @@ async function createOffline(
   file: string,
   options: { name: string; role: string[]; server?: string[]; expires?: string },
 ): Promise<z.output<typeof issuedKeySchema>> {
+  const { loadConfigFile } = await loadConfig();
   const config = await loadConfigFile(file);
   const storeUrl = process.env.GATEHOUSE_STORE;
+  const { openRegistry } = await loadApp();
   const registry = await openRegistry(config, { configFile: file, ...(storeUrl !== undefined ? { storeUrl } : {}) });
   try {
+    const [{ parseDuration }, { GatehouseError }, { issuedKeySchema }] = await Promise.all([loadRegistry(), loadCore(), loadAdmin()]);
     let expires: { expiresInMs?: number; expiresAt?: string } = {};
     if (options.expires !== undefined) {
       const duration = parseDuration(options.expires);

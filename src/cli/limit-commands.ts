@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { limitRuleItemSchema, limitRuleListSchema, type LimitRuleItem } from '../admin/index.js';
+import type { LimitRuleItem } from '../admin/index.js';
 import type { AdminCliKit, AdminConnectionOptions } from './admin-cli-kit.js';
+import { loadAdmin } from './lazy-modules.js';
 
 /**
  * `gatehouse limit list|get|set|delete`: limit rules through a running gateway's admin API, like the
@@ -61,6 +62,7 @@ export function registerLimitCommands(program: Command, kit: AdminCliKit): void 
   kit.connected(limits.command('list').description('List the limit rules in force, the config file\'s first')).action(
     kit.run(async (options: AdminConnectionOptions) => {
       const raw = await kit.clientFor(options).call('GET', '/limits');
+      const { limitRuleListSchema } = await loadAdmin();
       const { items } = kit.expect(limitRuleListSchema, raw);
       if (options.json) return kit.printJson({ items });
       if (items.length === 0) return void process.stdout.write('no limit rules: calls are not limited\n');
@@ -75,6 +77,7 @@ export function registerLimitCommands(program: Command, kit: AdminCliKit): void 
     kit.run(async (name: string, options: AdminConnectionOptions) => {
       const raw = await kit.clientFor(options).call('GET', `/limits/${encodeURIComponent(name)}`);
       if (options.json) return kit.printJson(raw);
+      const { limitRuleItemSchema } = await loadAdmin();
       const item = kit.expect(limitRuleItemSchema, raw);
       kit.printFields([
         ['Name', item.name],
@@ -96,6 +99,7 @@ export function registerLimitCommands(program: Command, kit: AdminCliKit): void 
         const rule = await readRuleFile(kit, options.file);
         if (rule.name !== undefined && rule.name !== name) throw kit.failure(`${options.file} names the rule "${String(rule.name)}", not "${name}".`);
         const client = kit.clientFor(options);
+        const { limitRuleItemSchema, limitRuleListSchema } = await loadAdmin();
         // The list, not a GET of the one rule: a 404 and an unreachable gateway would read alike here.
         const { items } = kit.expect(limitRuleListSchema, await client.call('GET', '/limits'));
         const exists = items.some((item) => item.name === name);

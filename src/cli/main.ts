@@ -1,10 +1,18 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { Gateway } from '../app.js';
-import { configJsonSchemaText, loadConfigFile } from '../config/index.js';
-import { GATEWAY_INFO } from '../frontends/index.js';
+import type { Gateway } from '../app.js';
 import { registerAdminCommands } from './admin-commands.js';
-import { endpointsOf } from '../registry/index.js';
+import { loadApp, loadConfig, loadRegistry } from './lazy-modules.js';
+
+/**
+ * package.json's version, the same string as GATEWAY_VERSION. Read here rather than imported: core/index.js
+ * loads undici, and `--help` should not pay for that.
+ */
+function packageVersion(): string {
+  const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return version;
+}
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -52,7 +60,7 @@ function storeOverrides(options: StoreOptions): { storeUrl?: string; dataDir?: s
 const program = new Command()
   .name('gatehouse')
   .description('An MCP gateway and registry: one governed endpoint in front of many MCP servers.')
-  .version(GATEWAY_INFO.version);
+  .version(packageVersion());
 
 program
   .command('serve')
@@ -64,7 +72,9 @@ program
   .option(...storeOption)
   .option(...dataDirOption)
   .action(async (options: { config: string; host?: string; port?: number; allowUnauthenticated?: boolean } & StoreOptions) => {
+    const { loadConfigFile } = await loadConfig();
     const config = await loadConfigFile(options.config).catch(fail);
+    const { Gateway } = await loadApp();
     const gateway = await Gateway.create(config, { configFile: options.config, ...storeOverrides(options) }).catch(fail);
     closeOnSignals(gateway);
     const url = await gateway
@@ -87,7 +97,9 @@ program
   .option(...storeOption)
   .option(...dataDirOption)
   .action(async (options: { config: string } & StoreOptions) => {
+    const { loadConfigFile } = await loadConfig();
     const config = await loadConfigFile(options.config).catch(fail);
+    const { Gateway } = await loadApp();
     const gateway = await Gateway.create(config, { logDestination: 2, configFile: options.config, ...storeOverrides(options) }).catch(fail);
     closeOnSignals(gateway);
     await gateway.serveStdio(process.stdin, process.stdout);
@@ -100,7 +112,9 @@ program
   .description('Validate a config file and print what it declares, or every problem with its path.')
   .requiredOption('-c, --config <file>', 'config file to validate')
   .action(async (options: { config: string }) => {
+    const { loadConfigFile } = await loadConfig();
     const config = await loadConfigFile(options.config).catch(fail);
+    const { endpointsOf } = await loadRegistry();
     for (const [name, server] of Object.entries(config.servers)) {
       const target = server.transport === 'stdio' ? `${server.command} ${server.args.join(' ')}` : endpointsOf(server).map((endpoint) => endpoint.url).join(' ');
       process.stdout.write(`${name}\t${server.transport}\t${server.enabled ? 'enabled' : 'disabled'}\t${target}\n`);
@@ -120,7 +134,8 @@ program
 program
   .command('schema')
   .description('Print the JSON Schema of the config file (for editor completion).')
-  .action(() => {
+  .action(async () => {
+    const { configJsonSchemaText } = await loadConfig();
     process.stdout.write(configJsonSchemaText());
   });
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { policyItemSchema, policyListSchema, type PolicyItem } from '../admin/index.js';
+import type { PolicyItem } from '../admin/index.js';
 import type { AdminCliKit, AdminConnectionOptions } from './admin-cli-kit.js';
+import { loadAdmin } from './lazy-modules.js';
 
 /**
  * `gatehouse policies list|show|add|replace|remove`: roles and policies through a running gateway's
@@ -47,6 +48,7 @@ export function registerPolicyCommands(program: Command, kit: AdminCliKit): void
   kit.connected(policies.command('list').description('List the policies in force, the config file\'s first')).action(
     kit.run(async (options: AdminConnectionOptions) => {
       const raw = await kit.clientFor(options).call('GET', '/policies');
+      const { policyListSchema } = await loadAdmin();
       const { items } = kit.expect(policyListSchema, raw);
       if (options.json) return kit.printJson({ items });
       if (items.length === 0) return void process.stdout.write('no policies: every caller may use every tool, prompt and resource\n');
@@ -61,6 +63,7 @@ export function registerPolicyCommands(program: Command, kit: AdminCliKit): void
     kit.run(async (id: string, options: AdminConnectionOptions) => {
       const raw = await kit.clientFor(options).call('GET', `/policies/${encodeURIComponent(id)}`);
       if (options.json) return kit.printJson(raw);
+      const { policyItemSchema } = await loadAdmin();
       const item = kit.expect(policyItemSchema, raw);
       const { spec } = item;
       kit.printFields([
@@ -86,6 +89,7 @@ export function registerPolicyCommands(program: Command, kit: AdminCliKit): void
         const body = await readPolicyFile(kit, options.file);
         const raw = await kit.clientFor(options).call('POST', '/policies', body);
         if (options.json) return kit.printJson(raw);
+        const { policyItemSchema } = await loadAdmin();
         const item = kit.expect(policyItemSchema, raw);
         process.stdout.write(`added ${item.id} (${item.spec.effect} ${whoText(item.spec)})\n`);
       }),
@@ -99,6 +103,7 @@ export function registerPolicyCommands(program: Command, kit: AdminCliKit): void
         const body = await readPolicyFile(kit, options.file);
         const raw = await kit.clientFor(options).call('PUT', `/policies/${encodeURIComponent(id)}`, body);
         if (options.json) return kit.printJson(raw);
+        const { policyItemSchema } = await loadAdmin();
         const item = kit.expect(policyItemSchema, raw);
         process.stdout.write(`replaced ${item.id} (${item.spec.effect} ${whoText(item.spec)})\n`);
       }),

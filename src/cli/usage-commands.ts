@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
-import { usageReportSchema, type UsageGroup } from '../admin/index.js';
+import type { UsageGroup } from '../admin/index.js';
 import type { AdminCliKit, AdminConnectionOptions } from './admin-cli-kit.js';
+import { loadAdmin } from './lazy-modules.js';
 
 /**
  * `gatehouse usage`: calls, errors, refusals and p50/p95 latency by server, tool, user or team over a
@@ -42,6 +43,7 @@ export function registerUsageCommand(program: Command, kit: AdminCliKit): void {
         }
         const raw = await kit.clientFor(options).call('GET', `/usage?${query}`);
         if (options.json) return kit.printJson(raw);
+        const { usageReportSchema } = await loadAdmin();
         const report = kit.expect(usageReportSchema, raw);
         if (report.truncated) process.stderr.write(`gatehouse: the window holds more records than the gateway counts; only the oldest ${report.scanned} were.\n`);
         if (report.groups.length === 0) return void process.stdout.write(`no calls since ${report.since}\n`);
