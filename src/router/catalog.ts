@@ -78,7 +78,7 @@ export class Catalog {
   peek(view: View, kind: ListKind): ViewList | undefined {
     const key = `${view.listKey ?? view.name}\0${kind}`;
     const list = this.built.get(key);
-    if (list !== undefined && list.failures.size > 0 && Date.now() >= (this.retryAt.get(key) ?? 0)) this.listFor(view, kind).catch(() => undefined);
+    if (list !== undefined && list.failures.size > 0 && Date.now() >= (this.retryAt.get(key) ?? Infinity)) this.listFor(view, kind).catch(() => undefined);
     return list;
   }
 

@@ -216,66 +216,53 @@ describe('OpenTelemetry tracing', () => {
     }
     assert.notEqual(records[0]!.attributes.requestId, records[1]!.attributes.requestId);
   });
-
 });
 
-describe('spans waiting for their batch at shutdown', () => {
-  let receiver: OtlpReceiver;
-  let upstream: HttpFixture;
-  let gateway: GatewayProcess;
-
+/** An OTLP receiver, a header-recording HTTP upstream and a gateway configured from their URLs, for one describe. */
+function tracingRig(configure: (receiverUrl: string, upstreamUrl: string) => Record<string, unknown>): { receiver: OtlpReceiver; upstream: HttpFixture; gateway: GatewayProcess } {
+  const rig = {} as { receiver: OtlpReceiver; upstream: HttpFixture; gateway: GatewayProcess };
   before(async () => {
-    receiver = await startOtlpReceiver();
-    upstream = await startHttpFixture(fixturePath('header-recorder.ts'));
-    // A batch delay no test outlives: a span the receiver gets was sent by the shutdown.
-    gateway = await startGateway({ registry: { healthCheckIntervalMs: 0 }, tracing: { endpoint: receiver.url, batchDelayMs: 600_000 }, servers: { web: { url: upstream.url } } });
+    rig.receiver = await startOtlpReceiver();
+    rig.upstream = await startHttpFixture(fixturePath('header-recorder.ts'));
+    rig.gateway = await startGateway(configure(rig.receiver.url, rig.upstream.url));
   });
-
   after(async () => {
-    await gateway?.close();
-    await upstream?.close();
-    await receiver?.close();
+    await rig.gateway?.close();
+    await rig.upstream?.close();
+    await rig.receiver?.close();
   });
+  return rig;
+}
+
+describe('spans waiting for their batch at shutdown', () => {
+  // A batch delay no test outlives: a span the receiver gets was sent by the shutdown.
+  const rig = tracingRig((receiver, upstream) => ({ registry: { healthCheckIntervalMs: 0 }, tracing: { endpoint: receiver, batchDelayMs: 600_000 }, servers: { web: { url: upstream } } }));
 
   test('are sent when the gateway stops', async () => {
     const caller = clientTrace();
-    const client = await connect(`${gateway.url}/mcp`, { traceparent: caller.traceparent });
+    const client = await connect(`${rig.gateway.url}/mcp`, { traceparent: caller.traceparent });
     try {
       await callForJson(client, 'web__headers');
     } finally {
       await client.close();
     }
-    assert.equal(receiver.spans.filter((span) => span.traceId === caller.traceId).length, 0, 'nothing of the call was sent before the stop');
+    assert.equal(rig.receiver.spans.filter((span) => span.traceId === caller.traceId).length, 0, 'nothing of the call was sent before the stop');
     // close() resolves once the process has exited: whatever it sent has been received by then.
-    await gateway.close();
-    assert.ok(receiver.spans.some((span) => span.traceId === caller.traceId && span.kind === SPAN_KIND.server), 'the call\'s span was sent before the gateway exited');
+    await rig.gateway.close();
+    assert.ok(rig.receiver.spans.some((span) => span.traceId === caller.traceId && span.kind === SPAN_KIND.server), 'the call\'s span was sent before the gateway exited');
   });
 });
 
 describe('tracing off', () => {
-  let receiver: OtlpReceiver;
-  let upstream: HttpFixture;
-  let gateway: GatewayProcess;
-
-  before(async () => {
-    receiver = await startOtlpReceiver();
-    upstream = await startHttpFixture(fixturePath('header-recorder.ts'));
-    gateway = await startGateway({
-      registry: { healthCheckIntervalMs: 0 },
-      // The receiver is known to this gateway (its audit sink), so a trace export would have somewhere to go.
-      audit: { queue: { flushMs: 20 }, sinks: [{ type: 'otlp', endpoint: receiver.url }] },
-      servers: { web: { url: upstream.url }, local: stdioRecorder },
-    });
-  });
-
-  after(async () => {
-    await gateway?.close();
-    await upstream?.close();
-    await receiver?.close();
-  });
+  const rig = tracingRig((receiver, upstream) => ({
+    registry: { healthCheckIntervalMs: 0 },
+    // The receiver is known to this gateway (its audit sink), so a trace export would have somewhere to go.
+    audit: { queue: { flushMs: 20 }, sinks: [{ type: 'otlp', endpoint: receiver }] },
+    servers: { web: { url: upstream }, local: stdioRecorder },
+  }));
 
   test('adds no trace context upstream and exports no spans', async () => {
-    const client = await connect(`${gateway.url}/mcp`, { traceparent: clientTrace().traceparent });
+    const client = await connect(`${rig.gateway.url}/mcp`, { traceparent: clientTrace().traceparent });
     try {
       const headers = await callForJson(client, 'web__headers');
       assert.equal(headers.traceparent, undefined, 'the client\'s header is not forwarded and none is added');
@@ -285,10 +272,10 @@ describe('tracing off', () => {
       await client.close();
     }
     // Stopping flushes whatever is buffered: the audit records arrive, and no span ever does.
-    await gateway.close();
-    await waitFor(() => receiver.logs.length >= 2, EXPORT_WAIT_MS, 'the audit records');
-    assert.equal(receiver.posts.get('/v1/traces') ?? 0, 0);
-    assert.equal(receiver.spans.length, 0);
+    await rig.gateway.close();
+    await waitFor(() => rig.receiver.logs.length >= 2, EXPORT_WAIT_MS, 'the audit records');
+    assert.equal(rig.receiver.posts.get('/v1/traces') ?? 0, 0);
+    assert.equal(rig.receiver.spans.length, 0);
   });
 });
 
