@@ -288,14 +288,22 @@ export class Router implements ServerMessageHandler {
       if (identity !== undefined && isModernRevision(identity.protocolVersion)) return false;
       return identity === undefined || identity.capabilities.logging !== undefined;
     });
-    const outcomes = await Promise.allSettled(
+    const settled = Promise.allSettled(
       targets.map((server) => {
         relay.loggingServers.add(server);
         return this.forward(session, server, { ...request }, params, notes, true);
       }),
     );
+    if (session.view.kind !== 'server') {
+      // Several servers: one slow or hung server must not hold the answer (clients set the level while
+      // they start up). As when aggregating lists, each gets listTimeoutMs; a late one still gets the
+      // level, its request goes on, and the relay keeps the level for its reconnects.
+      await settledWithin(settled, this.options.listTimeoutMs);
+      return { jsonrpc: '2.0', id: request.id, result: {} };
+    }
+    const outcomes = await settled;
     const failed = outcomes.find((outcome) => outcome.status === 'fulfilled' && outcome.value && 'error' in outcome.value);
-    if (session.view.kind === 'server' && failed?.status === 'fulfilled' && failed.value) return failed.value;
+    if (failed?.status === 'fulfilled' && failed.value) return failed.value;
     return { jsonrpc: '2.0', id: request.id, result: {} };
   }
 
@@ -571,4 +579,13 @@ export class Router implements ServerMessageHandler {
   onSharedMoved(server: string): void {
     relistMovedServer(this.catalog, this.listFingerprints, this.options, server);
   }
+}
+
+/** Waits for `work`, but no longer than `ms`. */
+function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race([work.then(() => undefined), timeout]).finally(() => clearTimeout(timer));
 }

@@ -121,3 +121,29 @@ describe('a server whose lists never answer holds up no call to the others', () 
     }
   });
 });
+
+describe('a server that never answers logging/setLevel holds up no client', () => {
+  let gateway: GatewayProcess;
+  let client: Client;
+
+  before(async () => {
+    gateway = await startGateway({
+      upstreamDefaults: { listTimeoutMs: 1_000 },
+      // Its requests are given ten minutes: a setLevel that waited for it would run past the test's timeout.
+      servers: { good: everythingStdio, mute: fixture('hang-server', { HANG_LOGGING: '1' }, { isolation: 'shared', requestTimeoutMs: 600_000 }) },
+    });
+    client = new Client({ name: 'resilience-mute-logging', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp`)));
+  });
+
+  after(async () => {
+    await client?.close();
+    await gateway?.close();
+  });
+
+  test('logging/setLevel through /mcp is answered after listTimeoutMs at most, and the session goes on', { timeout: 90_000 }, async () => {
+    assert.deepEqual(await client.setLoggingLevel('debug', { timeout: 80_000 }), {});
+    const echo = await client.callTool({ name: 'good__echo', arguments: { message: 'after setLevel' } });
+    assert.equal(textOf(echo), 'Echo: after setLevel');
+  });
+});
