@@ -19,7 +19,6 @@ export interface CatalogChange {
   readonly views: readonly string[];
 }
 
-export const LIST_KINDS: readonly ListKind[] = ['tools', 'prompts', 'resources', 'resourceTemplates'];
 export const LIST_CHANGED: readonly string[] = [
   'notifications/tools/list_changed',
   'notifications/prompts/list_changed',

@@ -3,7 +3,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { loadConfigFile, type GatehouseConfig } from './config/index.js';
 import { GatehouseError, ResourceStack, toGatehouseError, type Identity } from './core/index.js';
 import { auditFilter, cacheFilter, limitFilter } from './app-filters.js';
-import { LIST_CHANGED, LIST_KINDS, catalogViews, declarations, narrowedView, recordLearnt, restartOnlySettings, sameSpec, viewChanged, type CatalogChange } from './app-catalog.js';
+import { LIST_CHANGED, catalogViews, declarations, narrowedView, recordLearnt, restartOnlySettings, sameSpec, viewChanged, type CatalogChange } from './app-catalog.js';
 import { openRegistry, openSealedBox, type StoreLocation } from './app-stores.js';
 import { connectionRoutes, createUserConnections, userTokenSource, type ConnectionWiring } from './app-connections.js';
 import { createHttpAuth } from './app-http-auth.js';
@@ -30,7 +30,7 @@ import {
 } from './pipeline/index.js';
 import type { ListKind, Params, RequestOutcome } from './protocol/index.js';
 import { Registry, SealedBox, UserConnections, type HealthSummary, type VirtualServerSpec } from './registry/index.js';
-import { AGGREGATE_VIEW_NAME, Router, serverView, type View } from './router/index.js';
+import { AGGREGATE_VIEW_NAME, LIST_KINDS, Router, serverView, type View } from './router/index.js';
 import { MemorySessionStore } from './session/index.js';
 import { Upstream } from './upstreams/index.js';
 

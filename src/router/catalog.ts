@@ -40,6 +40,9 @@ function modernPage(page: string): string {
 
 export type ListFetcher = (server: string, kind: ListKind) => Promise<Params[]>;
 
+/** Every kind of list a server may have. */
+export const LIST_KINDS: readonly ListKind[] = ['tools', 'prompts', 'resources', 'resourceTemplates'];
+
 /**
  * How long a server's failed list is taken as failed before it is fetched again. Without it, every
  * call through a view with a hung server waited for that server's list timeout again (twice: the
@@ -61,6 +64,8 @@ export class Catalog {
   private readonly built = new Map<string, ViewList>();
   /** When a merged list that left servers out is built again (epoch ms). */
   private readonly retryAt = new Map<string, number>();
+  /** Server lists (`server\0kind`) left out of a merged list since they last succeeded: their return is news to clients. */
+  private readonly leftOut = new Set<string>();
   /** Recent merged lists by cursor prefix, oldest first. */
   private readonly snapshots = new Map<string, ViewList>();
 
@@ -68,6 +73,8 @@ export class Catalog {
     private readonly fetch: ListFetcher,
     private readonly separator: string,
     private readonly pageSize: number,
+    /** A server list that was left out of a merged list has been fetched: views that show the server list more now. */
+    private readonly onReturned?: (server: string, kind: ListKind) => void,
   ) {}
 
   /**
@@ -127,7 +134,7 @@ export class Catalog {
   }
 
   /** Forgets a server's lists (all kinds when `kinds` is omitted). */
-  invalidate(server: string, kinds: readonly ListKind[] = ['tools', 'prompts', 'resources', 'resourceTemplates']): void {
+  invalidate(server: string, kinds: readonly ListKind[] = LIST_KINDS): void {
     for (const kind of kinds) {
       this.lists.delete(`${server}\0${kind}`);
       this.loading.delete(`${server}\0${kind}`);
@@ -143,6 +150,14 @@ export class Catalog {
     this.viewLists.delete(key);
     this.built.delete(key);
     this.retryAt.delete(key);
+  }
+
+  /**
+   * The server is connected again: its lists that failed may be fetched at once rather than after
+   * their retry time (what failed was most likely the connection).
+   */
+  forgetFailures(server: string): void {
+    for (const key of [...this.failed.keys()]) if (key.startsWith(`${server}\0`)) this.failed.delete(key);
   }
 
   /** Forgets the merged lists of the named views, or of every view (when the set of views or servers changes). */
@@ -194,10 +209,14 @@ export class Catalog {
       this.loading.set(key, fetching);
       fetching.then(
         (items) => {
-          if (this.loading.get(key) === fetching) {
-            this.lists.set(key, items);
-            this.loading.delete(key);
-            this.failed.delete(key);
+          if (this.loading.get(key) !== fetching) return;
+          this.lists.set(key, items);
+          this.loading.delete(key);
+          this.failed.delete(key);
+          if (this.leftOut.delete(key)) {
+            // Merged lists built without it are rebuilt with it, and their clients are told.
+            for (const viewKey of new Set([...this.viewLists.keys(), ...this.built.keys()])) if (viewKey.endsWith(`\0${kind}`)) this.forgetView(viewKey);
+            this.onReturned?.(server, kind);
           }
         },
         (error: unknown) => {
@@ -219,6 +238,7 @@ export class Catalog {
       const server = view.servers[position]!;
       if (outcome.status === 'rejected') {
         failures.set(server, outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason));
+        this.leftOut.add(`${server}\0${kind}`);
         return;
       }
       for (const item of outcome.value) {

@@ -15,15 +15,15 @@ import { isServerFailure } from '../upstreams/index.js';
 import { retriable } from './retry-policy.js';
 import type { CircuitBreaker, RequestEnvelope, RequestOptions, ServerMessageHandler, Upstream, UpstreamClient, UpstreamEndpoint } from '../upstreams/index.js';
 import { canReturnInputRequired, checkParamHeaders, isModernRevision, paramHeadersFor, withoutModernFields } from '../protocol/eras/index.js';
-import { Catalog } from './catalog.js';
+import { Catalog, LIST_KINDS } from './catalog.js';
 import { resolveName, resolveUri } from './resolve.js';
 import { InputBridge, newInputWaiter } from './input-bridge.js';
 import type { ClientLink } from './client-link.js';
 import { RelayState, type InflightCall } from './relay-state.js';
 import { setUpAgain } from './session-setup.js';
-import type { View } from './view.js';
+import { serverView, type View } from './view.js';
 import { checkCall, fallbackFor, mayRetry } from './call-policy.js';
-import { describeView, fetchList, forwardServerCancel, guessCall, latestCall, listChanged, relayNotification, relistMovedServer, resourceUpdated, sessionToAsk, setSessionsUpAgain } from './server-relay.js';
+import { describeView, fetchList, forwardServerCancel, guessCall, latestCall, listChanged, listReturned, relayNotification, relistMovedServer, resourceUpdated, sessionToAsk, setSessionsUpAgain } from './server-relay.js';
 
 export interface RouterOptions {
   separator: string;
@@ -74,7 +74,12 @@ export class Router implements ServerMessageHandler {
   private readonly listFingerprints = new Map<string, string>();
 
   constructor(private readonly options: RouterOptions) {
-    this.catalog = new Catalog((server, kind) => fetchList(this.upstreams, this.listFingerprints, this.options, server, kind), options.separator, options.pageSize);
+    this.catalog = new Catalog(
+      (server, kind) => fetchList(this.upstreams, this.listFingerprints, this.options, server, kind),
+      options.separator,
+      options.pageSize,
+      (server, kind) => listReturned(this.options, server, kind),
+    );
   }
 
   setUpstreams(upstreams: Map<string, Upstream>): void {
@@ -570,6 +575,15 @@ export class Router implements ServerMessageHandler {
    */
   onSharedReconnected(client: UpstreamClient): void {
     setSessionsUpAgain(this.upstreams.get(client.server), client, this.relays, this.options);
+  }
+
+  /**
+   * A server's shared connection is up (first or again): lists that failed meanwhile are fetched now,
+   * and if they had been left out of what clients were shown, those clients get list_changed.
+   */
+  onSharedReady(client: UpstreamClient): void {
+    this.catalog.forgetFailures(client.server);
+    for (const kind of LIST_KINDS) this.catalog.listFor(serverView(client.server), kind).catch(() => undefined);
   }
 
   /**

@@ -111,6 +111,16 @@ export function listChanged(catalog: Catalog, options: RouterOptions, server: st
 }
 
 /**
+ * A server's list is back after it was left out of merged lists (the server was down, slow to start,
+ * or its list failed): sessions that see the server are told, since nothing else would make them list
+ * again, and until they do its tools stay out of what they know.
+ */
+export function listReturned(options: RouterOptions, server: string, kind: ListKind): void {
+  const notification: JsonRpcNotification = { jsonrpc: '2.0', method: LIST_CHANGED_METHOD[kind] };
+  for (const session of options.sessions()) if (session.view.servers.includes(server)) session.send(notification);
+}
+
+/**
  * A server's shared connection moved to another replica: its lists are fetched there again, and the
  * sessions that see the server are told of each list that is not what it was (Router.onSharedMoved).
  */

@@ -41,6 +41,8 @@ export interface ServerMessageHandler {
   onSharedMoved?(server: string): void;
   /** The shared connection is back after it was lost (a stdio process restarted): sessions set it up again. */
   onSharedReconnected?(client: UpstreamClient): void;
+  /** The shared connection is up, for the first time or again. */
+  onSharedReady?(client: UpstreamClient): void;
 }
 
 export interface RequestOptions {

@@ -70,6 +70,7 @@ export class Upstream extends SupervisedUpstream {
         this.logger.info({ protocolVersion: client.identity?.protocolVersion, serverInfo: client.identity?.serverInfo }, 'upstream ready');
         // Back after a loss (a process restart): the sessions' subscriptions and log levels are set up again.
         if (reconnected) this.handler.onSharedReconnected?.(client);
+        this.handler.onSharedReady?.(client);
         if (client.era === 'modern') void this.listen(client);
         else if (this.config.era === 'auto' && this.config.transport === 'streamable-http') return this.probeModern().then(() => client);
         return client;

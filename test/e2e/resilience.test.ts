@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { everythingStdio, startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
 import { textOf } from '../helpers/results.js';
 
@@ -145,5 +146,47 @@ describe('a server that never answers logging/setLevel holds up no client', () =
     assert.deepEqual(await client.setLoggingLevel('debug', { timeout: 80_000 }), {});
     const echo = await client.callTool({ name: 'good__echo', arguments: { message: 'after setLevel' } });
     assert.equal(textOf(echo), 'Echo: after setLevel');
+  });
+});
+
+describe('a server left out of the lists while it starts', () => {
+  let gateway: GatewayProcess;
+  let client: Client;
+  /** Resolvers of those waiting for the next tools/list_changed. */
+  const waiting: (() => void)[] = [];
+  const nextToolsChanged = (): Promise<void> => new Promise((resolve) => waiting.push(resolve));
+
+  before(async () => {
+    gateway = await startGateway({
+      upstreamDefaults: { listTimeoutMs: 1_000 },
+      // Ready seconds after its lists were first asked for.
+      servers: { good: everythingStdio, late: fixture('slow-start-server', { SLOW_START_MS: '6000' }) },
+    });
+    client = new Client({ name: 'resilience-late', version: '1' });
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+      for (const resolve of waiting.splice(0)) resolve();
+    });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp`)));
+  });
+
+  after(async () => {
+    await client?.close();
+    await gateway?.close();
+  });
+
+  test('is announced with list_changed once it is up, and its tools are listed then', { timeout: 90_000 }, async () => {
+    let changed = nextToolsChanged();
+    const before = (await client.listTools()).tools.map((tool) => tool.name);
+    assert.ok(before.includes('good__echo') && !before.some((name) => name.startsWith('late__')), before.join(','));
+    // Other servers may announce changes of their own meanwhile: list again at each until it is there.
+    let after: string[] = [];
+    for (let notices = 0; notices < 10 && !after.includes('late__echo'); notices++) {
+      await changed;
+      changed = nextToolsChanged();
+      after = (await client.listTools()).tools.map((tool) => tool.name);
+    }
+    assert.ok(after.includes('late__echo'), after.join(','));
+    const echo = await client.callTool({ name: 'late__echo', arguments: { text: 'late but here' } });
+    assert.equal(textOf(echo), 'late but here');
   });
 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Catalog, FAILED_LIST_RETRY_MS } from '../../src/router/catalog.js';
 import { resolveName } from '../../src/router/resolve.js';
-import type { View } from '../../src/router/view.js';
+import { serverView, type View } from '../../src/router/view.js';
 import type { ListKind, Params } from '../../src/protocol/index.js';
 
 const aggregate: View = { name: '*', kind: 'aggregate', servers: ['good', 'bad'], prefixed: true };
@@ -58,4 +58,25 @@ describe('the list cache', () => {
     assert.deepEqual(target && { server: target.server, original: target.original }, { server: 'good', original: 'echo' });
     assert.equal(await resolveName(catalog, '__', aggregate, 'tools', 'good__nope'), undefined);
   });
+
+  test('a server list left out of a merged list is reported once when it is fetched again, and the merged list then has it', async () => {
+    let failing = true;
+    const fetch = (server: string, kind: ListKind): Promise<Params[]> => {
+      if (kind !== 'tools') return Promise.resolve([]);
+      if (server === 'bad' && failing) return Promise.reject(new Error('bad is starting'));
+      return Promise.resolve([{ name: 'echo', inputSchema: { type: 'object' } }]);
+    };
+    const returned: string[] = [];
+    const catalog = new Catalog(fetch, '__', 100, (server, kind) => returned.push(`${server} ${kind}`));
+    assert.deepEqual((await catalog.listFor(aggregate, 'tools')).items.map((item) => item.name), ['good__echo']);
+    failing = false;
+    // The server is up again (the router's onSharedReady): its failure is forgotten and its list fetched.
+    catalog.forgetFailures('bad');
+    await catalog.listFor(serverView('bad'), 'tools');
+    assert.deepEqual(returned, ['bad tools']);
+    assert.deepEqual((await catalog.listFor(aggregate, 'tools')).items.map((item) => item.name), ['good__echo', 'bad__echo']);
+    await catalog.listFor(serverView('bad'), 'tools');
+    assert.deepEqual(returned, ['bad tools'], 'reported once');
+  });
 });
+
