@@ -52,7 +52,9 @@ export const FAILED_LIST_RETRY_MS = 5_000;
 
 /**
  * Caches each server's lists and each view's merged lists. A server's list is fetched once and kept
- * until the server says it changed (`notifications/*\/list_changed`) or restarts.
+ * until the server says it changed (`notifications/*\/list_changed`) or restarts. A list that fails
+ * is left out of the merged lists and asked for again after FAILED_LIST_RETRY_MS, or as soon as its
+ * server connects again; when it comes back, `onReturned` tells the router.
  */
 export class Catalog {
   private readonly lists = new Map<string, Params[]>();
@@ -73,7 +75,7 @@ export class Catalog {
     private readonly fetch: ListFetcher,
     private readonly separator: string,
     private readonly pageSize: number,
-    /** A server list that was left out of a merged list has been fetched: views that show the server list more now. */
+    /** A server list that had been left out of a merged list was fetched: the views that show the server now list more. */
     private readonly onReturned?: (server: string, kind: ListKind) => void,
   ) {}
 
