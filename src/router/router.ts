@@ -15,15 +15,15 @@ import { isServerFailure } from '../upstreams/index.js';
 import { retriable } from './retry-policy.js';
 import type { CircuitBreaker, RequestEnvelope, RequestOptions, ServerMessageHandler, Upstream, UpstreamClient, UpstreamEndpoint } from '../upstreams/index.js';
 import { canReturnInputRequired, checkParamHeaders, isModernRevision, paramHeadersFor, withoutModernFields } from '../protocol/eras/index.js';
-import { Catalog, LIST_KINDS } from './catalog.js';
+import { Catalog } from './catalog.js';
 import { resolveName, resolveUri } from './resolve.js';
 import { InputBridge, newInputWaiter } from './input-bridge.js';
 import type { ClientLink } from './client-link.js';
 import { RelayState, type InflightCall } from './relay-state.js';
 import { setUpAgain } from './session-setup.js';
-import { serverView, type View } from './view.js';
+import type { View } from './view.js';
 import { checkCall, fallbackFor, mayRetry } from './call-policy.js';
-import { describeView, fetchList, forwardServerCancel, guessCall, latestCall, listChanged, listReturned, relayNotification, relistMovedServer, resourceUpdated, sessionToAsk, setSessionsUpAgain } from './server-relay.js';
+import { describeView, fetchList, forwardServerCancel, guessCall, latestCall, listChanged, listReturned, relayNotification, relistServer, resourceUpdated, sessionToAsk, setSessionsUpAgain } from './server-relay.js';
 
 export interface RouterOptions {
   separator: string;
@@ -578,12 +578,13 @@ export class Router implements ServerMessageHandler {
   }
 
   /**
-   * A server's shared connection is up (first or again): lists that failed meanwhile are fetched now,
-   * and if they had been left out of what clients were shown, those clients get list_changed.
+   * A server's shared connection is up (first or again): its lists are fetched now, those that failed
+   * meanwhile included, and the clients that see it get list_changed for each list that came back
+   * after being left out (Catalog's onReturned) or that differs from before (a restart may bring
+   * another version of the server).
    */
   onSharedReady(client: UpstreamClient): void {
-    this.catalog.forgetFailures(client.server);
-    for (const kind of LIST_KINDS) this.catalog.listFor(serverView(client.server), kind).catch(() => undefined);
+    relistServer(this.catalog, this.listFingerprints, this.options, client.server, 'reconnected');
   }
 
   /**
@@ -591,7 +592,7 @@ export class Router implements ServerMessageHandler {
    * the sessions that see the server are told of each list that is not what it was.
    */
   onSharedMoved(server: string): void {
-    relistMovedServer(this.catalog, this.listFingerprints, this.options, server);
+    relistServer(this.catalog, this.listFingerprints, this.options, server, 'moved');
   }
 }
 

@@ -5,6 +5,7 @@
  * notifications servers send on their own. Plain functions the Router calls with the state they need,
  * so its fields stay its own and its calls direct.
  */
+import { createHash } from 'node:crypto';
 import { GATEWAY_VERSION, GatehouseError } from '../core/index.js';
 import {
   Method,
@@ -17,7 +18,7 @@ import {
 } from '../protocol/index.js';
 import type { Upstream, UpstreamClient } from '../upstreams/index.js';
 import { mayRetry } from './call-policy.js';
-import type { Catalog } from './catalog.js';
+import { LIST_KINDS, type Catalog } from './catalog.js';
 import type { ClientLink } from './client-link.js';
 import { fetchAllPages } from './list-pages.js';
 import { exposedUri } from './names.js';
@@ -95,8 +96,9 @@ async function fetchListFrom(upstream: Upstream, listFingerprints: Map<string, s
   const server = upstream.name;
   const items = await fetchAllPages(upstream, kind, options.listTimeoutMs);
   options.onServerListed?.(server, kind, items);
-  // Kept to tell, when the server is reached on another replica, whether its lists differ there.
-  if (upstream.balanced) listFingerprints.set(`${server}\0${kind}`, JSON.stringify(items));
+  // Kept to tell, when the server is reached on another replica or comes back after a restart,
+  // whether its lists differ (relistServer).
+  listFingerprints.set(`${server}\0${kind}`, createHash('sha256').update(JSON.stringify(items)).digest('base64'));
   return items;
 }
 
@@ -121,22 +123,22 @@ export function listReturned(options: RouterOptions, server: string, kind: ListK
 }
 
 /**
- * A server's shared connection moved to another replica: its lists are fetched there again, and the
- * sessions that see the server are told of each list that is not what it was (Router.onSharedMoved).
+ * A server's lists are fetched again and the sessions that see it are told of each list that is not
+ * what it was: when its shared connection moved to another replica (`moved`: what was cached came
+ * from the other one), or came back after it was lost (`reconnected`: a restarted server may be
+ * another version). Lists that had failed are asked for at once.
  */
-export function relistMovedServer(catalog: Catalog, listFingerprints: ReadonlyMap<string, string>, options: RouterOptions, server: string): void {
-  const kinds: ListKind[] = ['tools', 'prompts', 'resources', 'resourceTemplates'];
-  const before = kinds.map((kind) => listFingerprints.get(`${server}\0${kind}`));
-  catalog.invalidate(server);
-  kinds.forEach((kind, index) => {
-    if (before[index] === undefined) return;
+export function relistServer(catalog: Catalog, listFingerprints: ReadonlyMap<string, string>, options: RouterOptions, server: string, why: 'moved' | 'reconnected'): void {
+  const before = LIST_KINDS.map((kind) => listFingerprints.get(`${server}\0${kind}`));
+  if (why === 'moved') catalog.invalidate(server);
+  else catalog.forgetFailures(server);
+  LIST_KINDS.forEach((kind, index) => {
     catalog.listFor(serverView(server), kind).then(
       () => {
         const after = listFingerprints.get(`${server}\0${kind}`);
-        if (after === undefined || after === before[index]) return;
-        options.logger.info({ server, kind }, 'the replica the server is now reached on lists other items');
-        const notification: JsonRpcNotification = { jsonrpc: '2.0', method: LIST_CHANGED_METHOD[kind] };
-        for (const session of options.sessions()) if (session.view.servers.includes(server)) session.send(notification);
+        if (before[index] === undefined || after === undefined || after === before[index]) return;
+        options.logger.info({ server, kind }, why === 'moved' ? 'the replica the server is now reached on lists other items' : 'the server lists other items since it reconnected');
+        listReturned(options, server, kind);
       },
       () => undefined,
     );

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -149,12 +152,33 @@ describe('a server that never answers logging/setLevel holds up no client', () =
   });
 });
 
+/** Each call of the returned function gives a promise of the client's next tools/list_changed. */
+function toolsListChanges(client: Client): () => Promise<void> {
+  const waiting: (() => void)[] = [];
+  client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+    for (const resolve of waiting.splice(0)) resolve();
+  });
+  return () => new Promise((resolve) => waiting.push(resolve));
+}
+
+/**
+ * Lists the tools again at each tools/list_changed from `changed` on, until `done` holds for their
+ * names (other servers may announce changes of their own meanwhile); at most ten notices.
+ */
+async function listAtChangesUntil(client: Client, nextChange: () => Promise<void>, changed: Promise<void>, done: (names: string[]) => boolean): Promise<string[]> {
+  let names: string[] = [];
+  for (let notices = 0; notices < 10 && !done(names); notices++) {
+    await changed;
+    changed = nextChange();
+    names = (await client.listTools()).tools.map((tool) => tool.name);
+  }
+  return names;
+}
+
 describe('a server left out of the lists while it starts', () => {
   let gateway: GatewayProcess;
   let client: Client;
-  /** Resolvers of those waiting for the next tools/list_changed. */
-  const waiting: (() => void)[] = [];
-  const nextToolsChanged = (): Promise<void> => new Promise((resolve) => waiting.push(resolve));
+  let nextChange: () => Promise<void>;
 
   before(async () => {
     gateway = await startGateway({
@@ -163,9 +187,7 @@ describe('a server left out of the lists while it starts', () => {
       servers: { good: everythingStdio, late: fixture('slow-start-server', { SLOW_START_MS: '6000' }) },
     });
     client = new Client({ name: 'resilience-late', version: '1' });
-    client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
-      for (const resolve of waiting.splice(0)) resolve();
-    });
+    nextChange = toolsListChanges(client);
     await client.connect(new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp`)));
   });
 
@@ -175,18 +197,57 @@ describe('a server left out of the lists while it starts', () => {
   });
 
   test('is announced with list_changed once it is up, and its tools are listed then', { timeout: 90_000 }, async () => {
-    let changed = nextToolsChanged();
+    const changed = nextChange();
     const before = (await client.listTools()).tools.map((tool) => tool.name);
     assert.ok(before.includes('good__echo') && !before.some((name) => name.startsWith('late__')), before.join(','));
-    // Other servers may announce changes of their own meanwhile: list again at each until it is there.
-    let after: string[] = [];
-    for (let notices = 0; notices < 10 && !after.includes('late__echo'); notices++) {
-      await changed;
-      changed = nextToolsChanged();
-      after = (await client.listTools()).tools.map((tool) => tool.name);
-    }
+    const after = await listAtChangesUntil(client, nextChange, changed, (names) => names.includes('late__echo'));
     assert.ok(after.includes('late__echo'), after.join(','));
     const echo = await client.callTool({ name: 'late__echo', arguments: { text: 'late but here' } });
     assert.equal(textOf(echo), 'late but here');
+  });
+});
+
+describe('a server that comes back from a restart with other tools', () => {
+  let dir: string;
+  let gateway: GatewayProcess;
+  let client: Client;
+  let nextChange: () => Promise<void>;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gatehouse-resilience-'));
+    const upgraded = join(dir, 'upgraded');
+    // Until the marker exists it is crash-server (echo and crash); restarted after that, slow-start-server (echo only).
+    const fixtureCommand = (name: string): string => `exec "${process.execPath}" --import tsx test/fixtures/${name}.ts --stdio`;
+    gateway = await startGateway({
+      upstreamDefaults: { restartBackoffMs: 100 },
+      servers: {
+        flip: {
+          command: 'sh',
+          args: ['-c', `if [ -e "${upgraded}" ]; then ${fixtureCommand('slow-start-server')}; else ${fixtureCommand('crash-server')}; fi`],
+          env: { SLOW_START_MS: '0' },
+          isolation: 'shared',
+        },
+      },
+    });
+    client = new Client({ name: 'resilience-flip', version: '1' });
+    nextChange = toolsListChanges(client);
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp`)));
+  });
+
+  after(async () => {
+    await client?.close();
+    await gateway?.close();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('is announced with list_changed, and the lists then show what it offers now', { timeout: 90_000 }, async () => {
+    const before = (await client.listTools()).tools.map((tool) => tool.name);
+    assert.deepEqual(before.sort(), ['flip__crash', 'flip__echo']);
+    await writeFile(join(dir, 'upgraded'), '');
+    const changed = nextChange();
+    const crashed = await client.callTool({ name: 'flip__crash', arguments: {} });
+    assert.equal(crashed.isError, true);
+    const after = await listAtChangesUntil(client, nextChange, changed, (names) => names.length > 0 && !names.includes('flip__crash'));
+    assert.deepEqual(after, ['flip__echo']);
   });
 });
