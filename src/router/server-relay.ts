@@ -102,14 +102,16 @@ async function fetchListFrom(upstream: Upstream, listFingerprints: Map<string, s
   return items;
 }
 
+/** Sends the notification `method` (a list_changed) to every session whose endpoint shows `server`. */
+function tellSessionsOf(options: RouterOptions, server: string, method: string): void {
+  const notification: JsonRpcNotification = { jsonrpc: '2.0', method };
+  for (const session of options.sessions()) if (session.view.servers.includes(server)) session.send(notification);
+}
+
 /** A server's list changed: the catalog forgets it, and the sessions that see the server are told. */
 export function listChanged(catalog: Catalog, options: RouterOptions, server: string, method: string): void {
-  const kinds = listChangedKindOf.get(method) ?? [];
-  catalog.invalidate(server, kinds);
-  const notification: JsonRpcNotification = { jsonrpc: '2.0', method };
-  for (const session of options.sessions()) {
-    if (session.view.servers.includes(server)) session.send(notification);
-  }
+  catalog.invalidate(server, listChangedKindOf.get(method) ?? []);
+  tellSessionsOf(options, server, method);
 }
 
 /**
@@ -118,8 +120,7 @@ export function listChanged(catalog: Catalog, options: RouterOptions, server: st
  * again, and until they do its tools stay out of what they know.
  */
 export function listReturned(options: RouterOptions, server: string, kind: ListKind): void {
-  const notification: JsonRpcNotification = { jsonrpc: '2.0', method: LIST_CHANGED_METHOD[kind] };
-  for (const session of options.sessions()) if (session.view.servers.includes(server)) session.send(notification);
+  tellSessionsOf(options, server, LIST_CHANGED_METHOD[kind]);
 }
 
 /**
@@ -138,7 +139,7 @@ export function relistServer(catalog: Catalog, listFingerprints: ReadonlyMap<str
         const after = listFingerprints.get(`${server}\0${kind}`);
         if (before[index] === undefined || after === undefined || after === before[index]) return;
         options.logger.info({ server, kind }, why === 'moved' ? 'the replica the server is now reached on lists other items' : 'the server lists other items since it reconnected');
-        listReturned(options, server, kind);
+        tellSessionsOf(options, server, LIST_CHANGED_METHOD[kind]);
       },
       () => undefined,
     );
