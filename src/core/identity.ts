@@ -31,6 +31,15 @@ export function samePrincipal(a: Identity, b: Identity): boolean {
 }
 
 /**
+ * Whether `presented` is the session's principal with a newer credential (a client that refreshed its
+ * access token mid-session): calls made from then on, token exchange toward upstreams included, start
+ * from it. Anonymous requests and other principals never replace a session's identity.
+ */
+export function isNewerCredential(current: Identity, presented: Identity): boolean {
+  return presented !== current && presented.kind !== 'anonymous' && samePrincipal(current, presented);
+}
+
+/**
  * The bearer token a caller presented, kept beside its Identity rather than in it, so that logging or
  * serialising an identity can never print it. Read only to exchange it at its issuer (RFC 8693); it is
  * never sent to an upstream.

@@ -7,5 +7,5 @@ export { lineSplitter } from './line-splitter.js';
 export { GATEWAY_VERSION } from './version.js';
 export { formatIssues } from './zod-issues.js';
 export { readBody } from './read-body.js';
-export { ANONYMOUS, identityMatcher, presentedToken, samePrincipal, withPresentedToken, type Identity, type IdentityMatch } from './identity.js';
+export { ANONYMOUS, identityMatcher, isNewerCredential, presentedToken, samePrincipal, withPresentedToken, type Identity, type IdentityMatch } from './identity.js';
 export { requestToken, type OAuthClient, type TokenAnswer } from './token-endpoint.js';

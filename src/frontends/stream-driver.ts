@@ -1,4 +1,4 @@
-import { ANONYMOUS, GatehouseError, samePrincipal, type Identity } from '../core/index.js';
+import { ANONYMOUS, GatehouseError, isNewerCredential, type Identity } from '../core/index.js';
 import { hasEnvelopeClaim } from '../protocol/eras/index.js';
 import {
   Method,
@@ -44,13 +44,9 @@ export class StreamDriver {
     return this.presented;
   }
 
-  /**
-   * The same principal presenting a newer token (a client refreshes its access token mid-session):
-   * calls made from now on (token exchange toward upstreams) start from it, as on Streamable HTTP.
-   * Another principal changes nothing; the caller refuses it before (a session is not a credential).
-   */
+  /** The same principal with a newer credential (isNewerCredential) becomes the stream's identity, as on Streamable HTTP. */
   refreshIdentity(identity: Identity): void {
-    if (identity === this.presented || identity.kind === 'anonymous' || !samePrincipal(this.presented, identity)) return;
+    if (!isNewerCredential(this.presented, identity)) return;
     this.presented = identity;
     if (this.session) this.session.identity = identity;
   }

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { GatehouseError, samePrincipal, toGatehouseError, type Identity } from '../core/index.js';
+import { GatehouseError, isNewerCredential, samePrincipal, toGatehouseError, type Identity } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
 import {
   Method,
@@ -209,9 +209,7 @@ export class StreamableHttpFrontend {
     // Sessions are not authentication: a session id presented by another principal does not exist for it.
     const identity = requestIdentity(request);
     if (!samePrincipal(session.identity, identity)) throw new GatehouseError('session_not_found');
-    // The same principal with a newer token (a client refreshes its access token mid-session): calls
-    // made for it from now on (token exchange toward upstreams) start from the newer token.
-    if (identity !== session.identity && identity.kind !== 'anonymous') session.identity = identity;
+    if (isNewerCredential(session.identity, identity)) session.identity = identity;
     const version = request.headers['mcp-protocol-version'];
     if (typeof version === 'string' && !isSupportedRevision(version)) {
       throw new GatehouseError('unsupported_protocol_version', `Got "${version.slice(0, 40)}".`);
