@@ -142,16 +142,17 @@ export class Catalog {
       this.loading.delete(`${server}\0${kind}`);
       this.failed.delete(`${server}\0${kind}`);
     }
-    for (const key of new Set([...this.viewLists.keys(), ...this.built.keys()])) {
-      const kind = key.slice(key.indexOf('\0') + 1) as ListKind;
-      if (kinds.includes(kind)) this.forgetView(key);
-    }
+    this.forgetViews((key) => kinds.includes(key.slice(key.indexOf('\0') + 1) as ListKind));
   }
 
-  private forgetView(key: string): void {
-    this.viewLists.delete(key);
-    this.built.delete(key);
-    this.retryAt.delete(key);
+  /** Forgets the merged lists (`view\0kind` keys) that `matches`, built or being built. */
+  private forgetViews(matches: (key: string) => boolean): void {
+    for (const key of new Set([...this.viewLists.keys(), ...this.built.keys()])) {
+      if (!matches(key)) continue;
+      this.viewLists.delete(key);
+      this.built.delete(key);
+      this.retryAt.delete(key);
+    }
   }
 
   /**
@@ -165,15 +166,11 @@ export class Catalog {
   /** Forgets the merged lists of the named views, or of every view (when the set of views or servers changes). */
   clearViews(names?: Iterable<string>): void {
     if (names === undefined) {
-      this.viewLists.clear();
-      this.built.clear();
-      this.retryAt.clear();
+      this.forgetViews(() => true);
       return;
     }
     const prefixes = [...names].map((name) => `${name}\0`);
-    for (const key of new Set([...this.viewLists.keys(), ...this.built.keys()])) {
-      if (prefixes.some((prefix) => key.startsWith(prefix))) this.forgetView(key);
-    }
+    this.forgetViews((key) => prefixes.some((prefix) => key.startsWith(prefix)));
   }
 
   /**
@@ -217,7 +214,7 @@ export class Catalog {
           this.failed.delete(key);
           if (this.leftOut.delete(key)) {
             // Merged lists built without it are rebuilt with it, and their clients are told.
-            for (const viewKey of new Set([...this.viewLists.keys(), ...this.built.keys()])) if (viewKey.endsWith(`\0${kind}`)) this.forgetView(viewKey);
+            this.forgetViews((viewKey) => viewKey.endsWith(`\0${kind}`));
             this.onReturned?.(server, kind);
           }
         },
